@@ -1,0 +1,29 @@
+# Two commands on a fresh machine with Python 3.11+: `make demo` and `make test`.
+# Both create (once) and reuse a virtual environment in .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint doctest gallery bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev,demo,notebooks]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m jaxsched demo $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check jaxsched tests benchmarks
+
+test: lint
+	$(BIN)/python -m pytest -q --doctest-modules jaxsched tests
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,132 @@
+"""Argument checks shared by every constructor.
+
+Each check raises ``ValueError`` (``TypeError`` for a value of the wrong kind) whose message
+starts with the argument's name and shows the bad value, e.g.
+``cycle_length must be a positive integer, got cycle_length=0``. Checks that need concrete values
+are skipped for traced ones (a schedule built inside `jax.vmap` or `jax.grad`).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+import jax
+import numpy as np
+
+
+def is_traced(x: Any) -> bool:
+    return isinstance(x, jax.core.Tracer)
+
+
+def _show(name: str, value: Any) -> str:
+    if isinstance(value, (np.ndarray, jax.Array)) and not is_traced(value):
+        value = np.asarray(value).tolist()
+    return f"got {name}={value!r}"
+
+
+def _concrete(name: str, value: Any, kind: str) -> np.ndarray | None:
+    """The value as a NumPy array, or None when it is traced. Rejects non-numbers."""
+    if is_traced(value):
+        return None
+    if isinstance(value, (bool, np.bool_)) or not (
+        isinstance(value, numbers.Real) or isinstance(value, (np.ndarray, np.generic, jax.Array))
+    ):
+        raise TypeError(f"{name} must be {kind}, {_show(name, value)}")
+    array = np.asarray(value)
+    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.number):
+        raise TypeError(f"{name} must be {kind}, {_show(name, value)}")
+    return array
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars become Python numbers, so reprs and configs stay readable."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def real(name: str, value: Any, *, low: float | None = None, high: float | None = None,
+         low_open: bool = False, high_open: bool = False) -> Any:
+    """A finite real number (or array of them) within optional bounds."""
+    bounds = ""
+    if low is not None:
+        bounds += f" {'>' if low_open else '>='} {low}"
+    if high is not None:
+        bounds += f"{' and' if bounds else ''} {'<' if high_open else '<='} {high}"
+    kind = f"a finite number{bounds}"
+    array = _concrete(name, value, kind)
+    if array is None:
+        return value
+    ok = np.isfinite(array)
+    if low is not None:
+        ok &= (array > low) if low_open else (array >= low)
+    if high is not None:
+        ok &= (array < high) if high_open else (array <= high)
+    if not np.all(ok):
+        raise ValueError(f"{name} must be {kind}, {_show(name, value)}")
+    return _plain(value)
+
+
+def positive(name: str, value: Any) -> Any:
+    return real(name, value, low=0.0, low_open=True)
+
+
+def nonnegative(name: str, value: Any) -> Any:
+    return real(name, value, low=0.0)
+
+
+def integer(name: str, value: Any, *, low: int = 0) -> Any:
+    """An integer (or integer array) >= low. Floats with integral values are accepted."""
+    kind = "a positive integer" if low == 1 else f"an integer >= {low}"
+    array = _concrete(name, value, kind)
+    if array is None:
+        return value
+    if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
+        raise ValueError(f"{name} must be {kind}, {_show(name, value)}")
+    if not np.all(array >= low) or not np.all(array <= np.iinfo(np.int32).max):
+        raise ValueError(f"{name} must be {kind} (at most 2**31 - 1), {_show(name, value)}")
+    if isinstance(value, (float, np.floating)):
+        return int(value)
+    if isinstance(value, np.ndarray) and not np.issubdtype(value.dtype, np.integer):
+        return value.astype(np.int32)
+    return _plain(value)
+
+
+def positive_int(name: str, value: Any) -> Any:
+    return integer(name, value, low=1)
+
+
+def choice(name: str, value: Any, options: Iterable[str]) -> str:
+    options = tuple(options)
+    if value not in options:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {name}={value!r}")
+    return value
+
+
+def flag(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {name}={value!r}")
+    return bool(value)
+
+
+def int_sequence(name: str, values: Any, *, low: int = 0, sorted_: bool = True) -> Any:
+    """A 1-D sequence of integers >= low, non-decreasing; returned as an int32 NumPy array."""
+    if is_traced(values):
+        return values
+    if isinstance(values, (str, bytes)) or np.ndim(values) != 1:
+        raise ValueError(f"{name} must be a 1-D sequence of integers, {_show(name, values)}")
+    if any(is_traced(v) for v in values):
+        return values
+    array = np.asarray(values)
+    if array.size and (array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.number)):
+        raise TypeError(f"{name} must be a sequence of integers, {_show(name, values)}")
+    array = array.astype(np.float64)
+    if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
+        raise ValueError(f"{name} must hold integers, {_show(name, values)}")
+    if np.any(array < low) or np.any(array > np.iinfo(np.int32).max):
+        raise ValueError(f"{name} must hold integers >= {low}, {_show(name, values)}")
+    if sorted_ and np.any(np.diff(array) < 0):
+        raise ValueError(f"{name} must be sorted in non-decreasing order, {_show(name, values)}")
+    return array.astype(np.int32)

@@ -1,0 +1,374 @@
+"""The `Schedule` type: an immutable, jittable pytree ``step -> learning rate``.
+
+Every shape and combinator is a small subclass of `Schedule` that declares its constructor
+arguments (`params`), which of them are structure rather than numbers (`static`), and how to
+compute its value from a prepared step (`value`). This module gives them all, once:
+
+* pytree registration (numeric hyperparameters and sub-schedules are the children, structure is
+  the auxiliary data), so `jax.vmap` over a batch of hyperparameters and `jax.grad` with respect to
+  them work;
+* ``__call__``: steps of any kind (Python int, NumPy or JAX scalar, array, tracer), and a cached
+  compiled function for eager calls, which is what a logging loop does every step;
+* arithmetic between schedules and numbers;
+* ``repr`` as the expression that builds the schedule, and `to_config` / `from_config`.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["Schedule", "from_config", "to_config"]
+
+# Public constructor name -> the function that builds it (used by `from_config`).
+_CONSTRUCTORS: dict[str, Callable[..., Schedule]] = {}
+
+
+def register(fn: Callable[..., Schedule]) -> Callable[..., Schedule]:
+    """Decorator: make a public constructor known to `from_config` under its own name."""
+    _CONSTRUCTORS[fn.__name__] = fn
+    return fn
+
+
+def _is_tracer(x: Any) -> bool:
+    return isinstance(x, jax.core.Tracer)
+
+
+def prepare_step(step: Any) -> jax.Array:
+    """Turns any step into a non-negative JAX scalar or array, keeping integers integral.
+
+    Integer steps stay integers (int32, or int64 where x64 is enabled), so that cycle positions and
+    boundaries are computed exactly. Float steps are allowed (fractional epochs) and are computed in
+    floating point. Steps below 0 act as step 0.
+    """
+    t = jnp.asarray(step)
+    if t.dtype == jnp.bool_ or not (
+        jnp.issubdtype(t.dtype, jnp.integer) or jnp.issubdtype(t.dtype, jnp.floating)
+    ):
+        raise TypeError(f"a step must be an integer or a float, got dtype {t.dtype}")
+    if jnp.issubdtype(t.dtype, jnp.integer):
+        if t.dtype not in (jnp.int32, jnp.int64):
+            t = t.astype(jnp.int32)
+    elif t.dtype not in (jnp.float32, jnp.float64):
+        t = t.astype(jnp.float32)
+    t = t.astype(t.dtype)  # drops weak typing: explicit dtypes from here on
+    return jnp.maximum(t, jnp.zeros((), t.dtype))
+
+
+def float_dtype(t: jax.Array) -> Any:
+    """The dtype of a schedule's value for the prepared step `t`."""
+    return jnp.float64 if t.dtype == jnp.float64 else jnp.float32
+
+
+def as_float(x: Any, t: jax.Array) -> jax.Array:
+    """A hyperparameter as an array of the value dtype for step `t`."""
+    return jnp.asarray(x).astype(float_dtype(t))
+
+
+def as_count(x: Any, t: jax.Array) -> jax.Array:
+    """A length or step hyperparameter in the dtype of step `t` (integer for integer steps)."""
+    return jnp.asarray(x).astype(t.dtype)
+
+
+class Schedule:
+    """A learning-rate schedule: an immutable, jittable function ``step -> learning rate``.
+
+    A `Schedule` is an `optax.Schedule` (``optax.adam(learning_rate=s)`` takes it as it is), a
+    pytree whose leaves are its numeric hyperparameters, and composes with other schedules and
+    numbers through ``+``, ``-``, ``*``, ``/`` and the combinators.
+
+    Calling it:
+      ``s(step)`` takes a Python int or float, a NumPy or JAX scalar (traced or not), or an array of
+      steps, and returns a float32 JAX array of the step's shape (float64 when x64 is enabled and
+      the step is float64). Steps below 0 act as step 0. Eager calls (concrete step and
+      hyperparameters) run one compiled function cached on the schedule; traced calls are inlined
+      into the surrounding computation.
+
+    Subclasses declare `kind` (the public constructor's name), `params` (its arguments in order),
+    `static` (the arguments that are structure, not numbers) and implement `_at`, the value at
+    a prepared step (see `prepare_step`).
+    """
+
+    kind: ClassVar[str] = "schedule"
+    params: ClassVar[tuple[str, ...]] = ()
+    static: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, **kwargs: Any):
+        missing = set(self.params) - set(kwargs)
+        extra = set(kwargs) - set(self.params)
+        if missing or extra:
+            raise TypeError(f"{self.kind}: missing {sorted(missing)}, unexpected {sorted(extra)}")
+        for name in self.params:
+            object.__setattr__(self, name, kwargs[name])
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        jax.tree_util.register_pytree_with_keys(
+            cls, cls._flatten_with_keys, cls._unflatten, cls._flatten
+        )
+
+    # -- pytree ---------------------------------------------------------------------------------
+
+    @classmethod
+    def _children(cls) -> tuple[str, ...]:
+        return tuple(p for p in cls.params if p not in cls.static)
+
+    @classmethod
+    def _aux(cls) -> tuple[str, ...]:
+        return tuple(p for p in cls.params if p in cls.static)
+
+    def _flatten(self):
+        children = tuple(getattr(self, n) for n in self._children())
+        return children, tuple(getattr(self, n) for n in self._aux())
+
+    def _flatten_with_keys(self):
+        children = tuple(
+            (jax.tree_util.GetAttrKey(n), getattr(self, n)) for n in self._children()
+        )
+        return children, tuple(getattr(self, n) for n in self._aux())
+
+    @classmethod
+    def _unflatten(cls, aux, children):
+        obj = object.__new__(cls)
+        for name, v in zip(cls._children(), children):
+            object.__setattr__(obj, name, v)
+        for name, v in zip(cls._aux(), aux):
+            object.__setattr__(obj, name, v)
+        return obj
+
+    def __setattr__(self, name: str, value: Any):
+        raise AttributeError(f"{type(self).__name__} is immutable; build a new schedule instead")
+
+    # -- evaluation -----------------------------------------------------------------------------
+
+    def _at(self, t: jax.Array) -> jax.Array:
+        """The learning rate at the prepared step `t` (see `prepare_step`). Subclasses override."""
+        raise NotImplementedError
+
+    def _evaluate(self, step: Any) -> jax.Array:
+        return self._at(prepare_step(step))
+
+    def _is_concrete(self) -> bool:
+        cached = self.__dict__.get("_concrete")
+        if cached is None:
+            cached = not any(_is_tracer(x) for x in jax.tree_util.tree_leaves(self))
+            object.__setattr__(self, "_concrete", cached)
+        return cached
+
+    def __call__(self, step: Any) -> jax.Array:
+        if _is_tracer(step) or not self._is_concrete():
+            return self._evaluate(step)
+        compiled = self.__dict__.get("_compiled")
+        if compiled is None:
+            compiled = jax.jit(self._evaluate)
+            object.__setattr__(self, "_compiled", compiled)
+        return compiled(step)
+
+    # -- arithmetic -----------------------------------------------------------------------------
+
+    def __add__(self, other: Any) -> Schedule:
+        return _binary("add", self, other)
+
+    def __radd__(self, other: Any) -> Schedule:
+        return _binary("add", other, self)
+
+    def __sub__(self, other: Any) -> Schedule:
+        return _binary("sub", self, other)
+
+    def __rsub__(self, other: Any) -> Schedule:
+        return _binary("sub", other, self)
+
+    def __mul__(self, other: Any) -> Schedule:
+        return _binary("mul", self, other)
+
+    def __rmul__(self, other: Any) -> Schedule:
+        return _binary("mul", other, self)
+
+    def __truediv__(self, other: Any) -> Schedule:
+        return _binary("div", self, other)
+
+    def __rtruediv__(self, other: Any) -> Schedule:
+        return _binary("div", other, self)
+
+    def __neg__(self) -> Schedule:
+        return _binary("mul", -1.0, self)
+
+    # -- display --------------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{n}={_repr_value(getattr(self, n))}" for n in self.params)
+        return f"{self.kind}({args})"
+
+
+def _repr_value(v: Any) -> str:
+    if isinstance(v, np.ndarray):
+        return repr(v.tolist())
+    if isinstance(v, jax.Array) and not _is_tracer(v):
+        return repr(np.asarray(v).tolist())
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_repr_value(x) for x in v) + "]"
+    return repr(v)
+
+
+# -- arithmetic -----------------------------------------------------------------------------------
+
+_OPS: dict[str, tuple[Callable[[Any, Any], Any], str]] = {
+    "add": (operator.add, "+"),
+    "sub": (operator.sub, "-"),
+    "mul": (operator.mul, "*"),
+    "div": (operator.truediv, "/"),
+}
+
+
+def _operand_value(x: Any, t: jax.Array) -> jax.Array:
+    return x._at(t) if isinstance(x, Schedule) else as_float(x, t)
+
+
+class _Binary(Schedule):
+    """Pointwise arithmetic between two schedules, or a schedule and a number."""
+
+    kind = "binary"
+    params = ("op", "left", "right")
+    static = frozenset({"op"})
+
+    def _at(self, t):
+        fn, _ = _OPS[self.op]
+        return fn(_operand_value(self.left, t), _operand_value(self.right, t))
+
+    def __repr__(self) -> str:
+        _, symbol = _OPS[self.op]
+        return f"({_repr_value(self.left)} {symbol} {_repr_value(self.right)})"
+
+
+def _check_operand(x: Any) -> None:
+    if isinstance(x, Schedule):
+        return
+    if isinstance(x, (bool, np.bool_)) or not (
+        isinstance(x, numbers.Real) or isinstance(x, (np.ndarray, jax.Array))
+    ):
+        raise TypeError(f"a schedule combines with numbers or schedules, got {type(x).__name__}")
+    if not _is_tracer(x) and not np.all(np.isfinite(np.asarray(x))):
+        raise ValueError(f"a schedule combines with finite numbers, got {x!r}")
+
+
+def _binary(op: str, left: Any, right: Any) -> Schedule:
+    _check_operand(left)
+    _check_operand(right)
+    if op == "div" and not isinstance(right, Schedule) and not _is_tracer(right):
+        if np.any(np.asarray(right) == 0):
+            raise ValueError(f"a schedule cannot be divided by zero, got divisor {right!r}")
+    return _Binary(op=op, left=left, right=right)
+
+
+
+# -- configs --------------------------------------------------------------------------------------
+
+
+def _to_json(v: Any, path: str) -> Any:
+    if isinstance(v, Schedule):
+        return to_config(v, _path=path)
+    if isinstance(v, (list, tuple)):
+        return [_to_json(x, f"{path}[{i}]") for i, x in enumerate(v)]
+    if _is_tracer(v):
+        raise ValueError(f"{path}: a traced value cannot be written to a config")
+    if isinstance(v, (np.ndarray, jax.Array, np.generic)):
+        return np.asarray(v).tolist()
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    raise ValueError(f"{path}: {type(v).__name__} cannot be written to a config")
+
+
+def to_config(schedule: Schedule, *, _path: str = "") -> dict[str, Any]:
+    """A JSON-serialisable description of a schedule; `from_config` rebuilds it exactly.
+
+    Args:
+      schedule: any built-in schedule or combinator.
+
+    Returns:
+      A dict ``{"kind": <constructor name>, <argument>: <value>, ...}``; nested schedules are nested
+      dicts and arrays are lists.
+
+    Example:
+      >>> import jaxsched as js
+      >>> js.to_config(js.cosine_annealing(0.1, 100))
+      {'kind': 'cosine_annealing', 'max_lr': 0.1, 'cycle_length': 100, 'min_lr': 0.0}
+    """
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"to_config takes a Schedule, got {type(schedule).__name__}")
+    if schedule.kind not in _CONSTRUCTORS:
+        raise ValueError(f"{_path or 'schedule'}: {schedule.kind} cannot be written to a config")
+    config: dict[str, Any] = {"kind": schedule.kind}
+    for name in schedule.params:
+        sub = f"{_path}.{name}" if _path else name
+        config[name] = _to_json(getattr(schedule, name), sub)
+    return config
+
+
+def _from_json(v: Any, path: str) -> Any:
+    if isinstance(v, Mapping):
+        return from_config(v, _path=path)
+    if isinstance(v, list):
+        return [_from_json(x, f"{path}[{i}]") for i, x in enumerate(v)]
+    return v
+
+
+def from_config(config: Mapping[str, Any], *, _path: str = "") -> Schedule:
+    """Builds the schedule that `to_config` described.
+
+    Every argument goes through the public constructor, so a config is validated exactly as code
+    is; errors name the path of the bad field, e.g. ``schedules[2].cycle_length``.
+
+    Args:
+      config: a dict with ``"kind"`` and the constructor's arguments (missing ones take their
+        defaults).
+
+    Returns:
+      The schedule.
+
+    Example:
+      >>> import jaxsched as js
+      >>> s = js.from_config({"kind": "step_decay", "init_value": 0.1, "step_size": 30})
+      >>> f"{float(s(30)):.4f}"
+      '0.0100'
+    """
+    where = _path or "config"
+    if not isinstance(config, Mapping):
+        raise ValueError(f"{where}: expected a dict with a 'kind', got {type(config).__name__}")
+    if "kind" not in config:
+        raise ValueError(f"{where}: missing field 'kind'")
+    kind = config["kind"]
+    if kind not in _CONSTRUCTORS:
+        known = ", ".join(sorted(_CONSTRUCTORS))
+        raise ValueError(f"{where}.kind: unknown kind {kind!r}; known kinds: {known}")
+    kwargs = {}
+    for name, v in config.items():
+        if name != "kind":
+            kwargs[name] = _from_json(v, f"{_path}.{name}" if _path else name)
+    try:
+        return _CONSTRUCTORS[kind](**kwargs)
+    except TypeError as e:
+        raise ValueError(f"{where}: {e}") from None
+    except ValueError as e:
+        raise ValueError(_prefix_path(str(e), _path)) from None
+
+
+def _prefix_path(message: str, path: str) -> str:
+    """Turns 'cycle_length must be ...' into 'schedules[2].cycle_length must be ...'."""
+    if not path or message.startswith(path):
+        return message
+    return f"{path}.{message}"
+
+
+@register
+def binary(op: str, left: Any, right: Any) -> Schedule:
+    """``left <op> right`` for op in "add", "sub", "mul", "div" (what ``s + x`` and friends build)."""
+    if op not in _OPS:
+        raise ValueError(f"op must be one of {sorted(_OPS)}, got {op!r}")
+    return _binary(op, left, right)
+
