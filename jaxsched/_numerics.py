@@ -32,9 +32,12 @@ def cos_weight(done: jax.Array, total: jax.Array, t: jax.Array) -> jax.Array:
     exactly) on the second, so the weight is exactly 1 at ``done = 0``, exactly 0 at
     ``done = total``, and never loses relative precision near either end.
     """
-    f, g = fractions(done, total, t)
-    first_half = done <= total - done
-    return jnp.where(first_half, jnp.cos(0.5 * jnp.pi * f) ** 2, jnp.sin(0.5 * jnp.pi * g) ** 2)
+    return half_cosine(*fractions(done, total, t))
+
+
+def half_cosine(f: jax.Array, g: jax.Array) -> jax.Array:
+    """``(1 + cos(pi f)) / 2`` given both ``f`` and ``g = 1 - f`` (see `cos_weight`)."""
+    return jnp.where(f <= g, jnp.cos(0.5 * jnp.pi * f) ** 2, jnp.sin(0.5 * jnp.pi * g) ** 2)
 
 
 def mix(high: jax.Array, low: jax.Array, w: jax.Array) -> jax.Array:
