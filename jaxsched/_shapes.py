@@ -7,13 +7,14 @@ and compared as integers; only then are positions turned into float fractions (s
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from . import _checks as check
-from ._numerics import cos_weight, fractions, half_cosine, mix, power
+from ._numerics import complementary, cos_weight, fractions, half_cosine, mix, power
 from ._schedule import Schedule, as_count, as_float, float_dtype, register
 
 __all__ = [
@@ -122,7 +123,7 @@ class _StepDecay(Schedule):
 
     def _at(self, t):
         k, _ = _divmod(t, self.step_size)
-        return as_float(self.init_value, t) * power(as_float(self.gamma, t), k)
+        return as_float(self.init_value, t) * power(self.gamma, k, t)
 
 
 @register
@@ -137,7 +138,8 @@ def step_decay(init_value: Any, step_size: Any, gamma: Any = 0.1) -> Schedule:
     Args:
       init_value: value at step 0.
       step_size: steps between decays, a positive integer.
-      gamma: the factor, > 0 (< 1 decays, > 1 grows).
+      gamma: the factor, in (0, 1] (a growing step schedule would overflow; use
+        `multistep_decay` for a bounded number of increases).
 
     Returns:
       The schedule.
@@ -151,7 +153,7 @@ def step_decay(init_value: Any, step_size: Any, gamma: Any = 0.1) -> Schedule:
     return _StepDecay(
         init_value=check.real("init_value", init_value),
         step_size=check.positive_int("step_size", step_size),
-        gamma=check.positive("gamma", gamma),
+        gamma=check.real("gamma", gamma, low=0.0, low_open=True, high=1.0),
     )
 
 
@@ -161,8 +163,8 @@ class _MultistepDecay(Schedule):
 
     def _at(self, t):
         milestones = as_count(self.milestones, t)
-        passed = jnp.sum(t[..., None] >= milestones, axis=-1, dtype=jnp.int32)
-        return as_float(self.init_value, t) * power(as_float(self.gamma, t), passed)
+        passed = jnp.searchsorted(milestones, t, side="right")  # milestones <= t
+        return as_float(self.init_value, t) * power(self.gamma, passed, t)
 
 
 @register
@@ -211,7 +213,7 @@ class _ExponentialDecay(Schedule):
         if not self.staircase:
             exponent = exponent + fractions(r, as_count(self.transition_steps, t), t)[0]
         gamma = as_float(self.gamma, t)
-        lr = as_float(self.init_value, t) * power(gamma, exponent)
+        lr = as_float(self.init_value, t) * power(self.gamma, exponent, t)
         if self.end_value is not None:
             end = as_float(self.end_value, t)
             lr = jnp.where(gamma < 1, jnp.maximum(lr, end), jnp.minimum(lr, end))
@@ -235,7 +237,8 @@ def exponential_decay(init_value: Any, gamma: Any, transition_steps: Any = 1,
 
     Args:
       init_value: value up to step `transition_begin`.
-      gamma: factor per `transition_steps` steps, > 0.
+      gamma: factor per `transition_steps` steps, > 0; a growth factor (> 1) needs `end_value`,
+        which bounds it (otherwise the value would overflow to inf).
       transition_steps: steps per factor of `gamma`, a positive integer.
       staircase: decay in discrete jumps.
       transition_begin: steps before the decay starts, an integer >= 0.
@@ -250,9 +253,12 @@ def exponential_decay(init_value: Any, gamma: Any, transition_steps: Any = 1,
       >>> [f"{float(s(t)):.4f}" for t in (0, 5, 10, 20)]
       ['1.0000', '0.7071', '0.5000', '0.2500']
     """
+    gamma = check.positive("gamma", gamma)
+    if end_value is None and not check.is_traced(gamma) and bool(jnp.any(jnp.asarray(gamma) > 1)):
+        raise ValueError(f"gamma > 1 needs an end_value to bound the growth, got gamma={gamma!r}")
     return _ExponentialDecay(
         init_value=check.real("init_value", init_value),
-        gamma=check.positive("gamma", gamma),
+        gamma=gamma,
         transition_steps=check.positive_int("transition_steps", transition_steps),
         staircase=check.flag("staircase", staircase),
         transition_begin=check.integer("transition_begin", transition_begin),
@@ -514,7 +520,7 @@ class _SGDR(Schedule):
             w = jnp.where(fits, cos_weight(done, length, t),
                           cos_weight(done.astype(dtype), length_f, t))
         low = as_float(self.min_lr, t)
-        peak = as_float(self.max_lr, t) * power(as_float(self.cycle_decay, t), i)
+        peak = as_float(self.max_lr, t) * power(self.cycle_decay, i, t)
         return mix(jnp.maximum(peak, low), low, w)
 
 
@@ -543,7 +549,7 @@ def sgdr(max_lr: Any, cycle_length: Any, min_lr: Any = 0.0, cycle_mult: Any = 1,
       min_lr: the floor, <= `max_lr`.
       cycle_mult: ``m``, growth factor of cycle lengths, an integer >= 1 (as PyTorch's
         ``T_mult``).
-      cycle_decay: ``d``, the factor applied to the peak at each restart, > 0.
+      cycle_decay: ``d``, the factor applied to the peak at each restart, in (0, 1].
 
     Returns:
       The schedule.
@@ -566,7 +572,7 @@ def sgdr(max_lr: Any, cycle_length: Any, min_lr: Any = 0.0, cycle_mult: Any = 1,
         cycle_length=check.positive_int("cycle_length", cycle_length),
         min_lr=min_lr,
         cycle_mult=check.positive_int("cycle_mult", cycle_mult),
-        cycle_decay=check.positive("cycle_decay", cycle_decay),
+        cycle_decay=check.real("cycle_decay", cycle_decay, low=0.0, low_open=True, high=1.0),
     )
 
 
@@ -585,9 +591,9 @@ class _Cyclic(Schedule):
         w = jnp.where(p <= up, rising, falling)
         base, high = as_float(self.base_lr, t), as_float(self.max_lr, t)
         if self.mode == "triangular2":
-            high = base + (high - base) * power(jnp.asarray(0.5, base.dtype), cycle)
+            high = base + (high - base) * power(0.5, cycle, t)
         elif self.mode == "exp_range":
-            high = base + (high - base) * power(as_float(self.gamma, t), t)
+            high = base + (high - base) * power(self.gamma, t, t)
         return mix(high, base, w)
 
 
@@ -642,28 +648,41 @@ def cyclic(base_lr: Any, max_lr: Any, step_size_up: Any, step_size_down: Any = N
 # -- one-cycle ------------------------------------------------------------------------------------
 
 
-def _phases(t: jax.Array, ends: list[jax.Array], values: list[jax.Array], anneal: str):
+def _phases(t: jax.Array, ends: list, values: list[jax.Array], anneal: str) -> jax.Array:
     """PyTorch OneCycleLR's phases: phase ``i`` anneals ``values[i] -> values[i+1]`` and ends at
-    the (float) step ``ends[i]``; a step belongs to the first phase whose end it does not pass.
-    After the last end the final value holds."""
-    x = jnp.minimum(t.astype(float_dtype(t)), ends[-1])
+    step ``ends[i]`` (a float, given as ``(integer part, fraction)``); a step belongs to the first
+    phase whose end it does not pass. The final value holds after the last end.
+
+    Positions are integer differences plus the ends' fractions, so they stay exact for huge
+    ``total_steps`` where a float32 step would be rounded to a multiple of 128.
+    """
+    dtype = float_dtype(t)
+    clamped = jnp.minimum(t, as_count(ends[-1][0], t))
     out = None
     for i in reversed(range(len(ends))):
-        start = ends[i - 1] if i else jnp.zeros((), x.dtype)
-        length = ends[i] - start
-        f, g = (x - start) / length, (ends[i] - x) / length
-        w = half_cosine(f, g) if anneal == "cos" else g
-        value = mix(values[i], values[i + 1], w)
-        out = value if out is None else jnp.where(x <= ends[i], value, out)
+        (start, start_frac), (end, end_frac) = ends[i - 1] if i else (0, 0.0), ends[i]
+        start, end = as_count(start, t), as_count(end, t)
+        start_frac, end_frac = as_float(start_frac, t), as_float(end_frac, t)
+        done = (clamped - start).astype(dtype) - start_frac
+        left = (end - clamped).astype(dtype) + end_frac
+        length = (end - start).astype(dtype) + (end_frac - start_frac)
+        f, g = complementary(done / length, left / length, done <= left)
+        value = mix(values[i], values[i + 1], half_cosine(f, g) if anneal == "cos" else g)
+        out = value if out is None else jnp.where(left >= 0, value, out)
     return out
 
 
-def _one_cycle_ends(t, total_steps, pct_start, three_phase):
-    total = as_float(total_steps, t)
-    up = as_float(pct_start, t) * total
-    if three_phase:
-        return [up - 1, 2 * up - 2, total - 1]
-    return [up - 1, total - 1]
+def _one_cycle_ends(total_steps: Any, pct_start: Any, three_phase: bool) -> list:
+    """PyTorch's phase ends, ``pct·N − 1`` (, ``2·pct·N − 2``) and ``N − 1``, each as
+    ``(integer part, fraction)``: from float64 on the host when the arguments are concrete."""
+    if check.is_traced(total_steps) or check.is_traced(pct_start):
+        total = jnp.asarray(total_steps).astype(jnp.float32)
+        up = jnp.asarray(pct_start).astype(jnp.float32) * total
+        ends = [up - 1, 2 * up - 2, total - 1] if three_phase else [up - 1, total - 1]
+        return [(jnp.floor(e).astype(jnp.int32), e - jnp.floor(e)) for e in ends]
+    up = float(pct_start) * float(total_steps)
+    ends = [up - 1, 2 * up - 2, total_steps - 1] if three_phase else [up - 1, total_steps - 1]
+    return [(math.floor(e), e - math.floor(e)) for e in ends]
 
 
 def _check_one_cycle(total_steps, pct_start, anneal, three_phase):
@@ -696,7 +715,7 @@ class _OneCycle(Schedule):
         initial = peak / as_float(self.div_factor, t)
         final = initial / as_float(self.final_div_factor, t)
         values = [initial, peak, initial, final] if self.three_phase else [initial, peak, final]
-        ends = _one_cycle_ends(t, self.total_steps, self.pct_start, self.three_phase)
+        ends = _one_cycle_ends(self.total_steps, self.pct_start, self.three_phase)
         return _phases(t, ends, values, self.anneal)
 
 
@@ -760,7 +779,7 @@ class _OneCycleMomentum(Schedule):
     def _at(self, t):
         low, high = as_float(self.base_momentum, t), as_float(self.max_momentum, t)
         values = [high, low, high, high] if self.three_phase else [high, low, high]
-        ends = _one_cycle_ends(t, self.total_steps, self.pct_start, self.three_phase)
+        ends = _one_cycle_ends(self.total_steps, self.pct_start, self.three_phase)
         return _phases(t, ends, values, self.anneal)
 
 
@@ -814,8 +833,10 @@ class _LogAnnealing(Schedule):
         dtype = float_dtype(t)
         n = as_count(self.steps, t)
         done = jnp.minimum(t, n)
-        w = jnp.log1p((n - done).astype(dtype) / (done.astype(dtype) + 1)) / jnp.log1p(
-            n.astype(dtype))
+        left, scale = n - done, jnp.log1p(n.astype(dtype))
+        # w = log((n+1)/(t+1)) / log(n+1), computed from the side where it is exact.
+        w = jnp.where(done <= left, 1 - jnp.log1p(done.astype(dtype)) / scale,
+                      jnp.log1p(left.astype(dtype) / (done.astype(dtype) + 1)) / scale)
         return mix(as_float(self.max_lr, t), as_float(self.min_lr, t), w)
 
 
