@@ -24,6 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._eager import EagerCache
+
 __all__ = ["Schedule", "from_config", "to_config"]
 
 # Public constructor name -> the function that builds it (used by `from_config`).
@@ -87,8 +89,8 @@ class Schedule:
       ``s(step)`` takes a Python int or float, a NumPy or JAX scalar (traced or not), or an array of
       steps, and returns a float32 JAX array of the step's shape (float64 when x64 is enabled and
       the step is float64). Steps below 0 act as step 0. Eager calls (concrete step and
-      hyperparameters) run one compiled function cached on the schedule; traced calls are inlined
-      into the surrounding computation.
+      hyperparameters) run compiled functions cached on the schedule (see `_eager`); traced calls
+      are inlined into the surrounding computation.
 
     Subclasses declare `kind` (the public constructor's name), `params` (its arguments in order),
     `static` (the arguments that are structure, not numbers) and implement `_at`, the value at
@@ -164,11 +166,11 @@ class Schedule:
     def __call__(self, step: Any) -> jax.Array:
         if _is_tracer(step) or not self._is_concrete():
             return self._evaluate(step)
-        compiled = self.__dict__.get("_compiled")
-        if compiled is None:
-            compiled = jax.jit(self._evaluate)
-            object.__setattr__(self, "_compiled", compiled)
-        return compiled(step)
+        eager = self.__dict__.get("_eager")
+        if eager is None:
+            eager = EagerCache(self._evaluate)
+            object.__setattr__(self, "_eager", eager)
+        return eager(step)
 
     # -- arithmetic -----------------------------------------------------------------------------
 

@@ -232,10 +232,19 @@ def test_schedule_is_a_pytree_of_its_hyperparameters():
 def test_eager_calls_reuse_one_compiled_function():
     s = js.sgdr(0.1, 10)
     s(0)
-    compiled = s._compiled
+    eager = s._eager
     for t in range(1, 20):
         s(t)
-    assert s._compiled is compiled and compiled._cache_size() == 1
+    assert s._eager is eager and eager.cache_size() <= 2  # scalar steps, and a block of steps
+
+
+@pytest.mark.parametrize("stride", [1, 3, 1000])
+def test_eager_progressions_are_served_from_a_block_with_the_same_values(stride):
+    s = js.sgdr(0.1, 7, min_lr=0.001, cycle_mult=2)
+    steps = [5 + stride * i for i in range(600)] + [3, 2**31 - 1, 4, 5 + stride * 10]
+    eager = np.array([np.asarray(s(t)) for t in steps])
+    np.testing.assert_array_equal(eager, np.asarray(jax.jit(s)(jnp.asarray(steps))))
+    assert s._eager._block is not None and s._eager._block[1] == stride
 
 
 def test_inside_jit_with_traced_hyperparameters_skips_checks():

@@ -1,0 +1,108 @@
+"""Shapes: jaxsched against optax, side by side in one run, as ratios.
+
+    python benchmarks/bench_shapes.py            # full run (about a minute on 2 CPU cores)
+    python benchmarks/bench_shapes.py --quick    # fewer repetitions
+
+1. Eager calls with a Python int (what a logging loop does every step).
+2. SGDR with 10 and 1000 cycles: jaxpr size, compile time, jitted call, 100k steps under jit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import optax
+
+import jaxsched as js
+
+
+def per_call_us(fn, args, repeats: int) -> float:
+    """Median over `repeats` rounds of the mean time of one call over `args`, in µs."""
+    for a in args[:3]:
+        jax.block_until_ready(fn(a))
+    rounds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for a in args:
+            out = fn(a)
+        jax.block_until_ready(out)
+        rounds.append((time.perf_counter() - start) / len(args) * 1e6)
+    return statistics.median(rounds)
+
+
+def interleaved(ours, theirs, args, repeats: int) -> tuple[float, float]:
+    """Alternates the two measurements so that machine noise hits both alike."""
+    a, b = [], []
+    for _ in range(repeats):
+        a.append(per_call_us(ours, args, 1))
+        b.append(per_call_us(theirs, args, 1))
+    return statistics.median(a), statistics.median(b)
+
+
+def optax_sgdr(max_lr: float, cycle_length: int, cycles: int):
+    return optax.sgdr_schedule([
+        dict(init_value=max_lr, peak_value=max_lr, decay_steps=cycle_length, warmup_steps=0,
+             end_value=0.0)
+        for _ in range(cycles)
+    ])
+
+
+def compile_seconds(fn, arg) -> float:
+    start = time.perf_counter()
+    jax.jit(fn).lower(arg).compile()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    repeats = 5 if args.quick else 15
+    steps = list(range(0, 2000, 7))
+
+    print(f"jax {jax.__version__}, optax {optax.__version__}, backend {jax.default_backend()}")
+    print("\n## Eager call with a Python int (µs per call; median of interleaved rounds)\n")
+    print("| schedule | jaxsched | optax | optax / jaxsched |")
+    print("|---|---:|---:|---:|")
+    pairs = [
+        ("cosine decay", js.cosine_annealing(1e-3, 10_000),
+         optax.cosine_decay_schedule(1e-3, 10_000)),
+        ("linear", js.linear(0.0, 1e-3, 1000), optax.linear_schedule(0.0, 1e-3, 1000)),
+        ("exponential decay", js.exponential_decay(1e-3, 0.99, 10),
+         optax.exponential_decay(1e-3, 10, 0.99)),
+        ("one-cycle (cos)", js.one_cycle(1e-3, 10_000),
+         optax.cosine_onecycle_schedule(10_000, 1e-3)),
+        ("SGDR, 10 cycles", js.sgdr(1e-3, 1000), optax_sgdr(1e-3, 1000, 10)),
+    ]
+    try:  # warmup-cosine, the issue's yardstick, once the combinators exist
+        pairs.insert(0, ("warmup + cosine", js.warmup(js.cosine_annealing(1e-3, 9_900), 100),
+                         optax.warmup_cosine_decay_schedule(0.0, 1e-3, 100, 10_000)))
+    except AttributeError:
+        pass
+    for name, ours, theirs in pairs:
+        a, b = interleaved(ours, theirs, steps, repeats)
+        print(f"| {name} | {a:.1f} | {b:.1f} | {b / a:.1f}× |")
+
+    print("\n## SGDR: constant size in the number of cycles\n")
+    print("| cycles | library | jaxpr eqns | compile (s) | jitted call (µs) | 100k steps (ms) |")
+    print("|---:|---|---:|---:|---:|---:|")
+    t0 = jnp.int32(0)
+    many = jnp.arange(100_000, dtype=jnp.int32) * 7
+    for cycles in (10, 1000):
+        rows = {"jaxsched": js.sgdr(1e-3, 100), "optax": optax_sgdr(1e-3, 100, cycles)}
+        for lib, s in rows.items():
+            eqns = len(jax.make_jaxpr(s)(t0).eqns)
+            comp = compile_seconds(s, t0)
+            call = jax.jit(s)
+            call_us = per_call_us(call, [jnp.int32(i) for i in range(0, 5000, 37)], repeats)
+            batch = jax.jit(jax.vmap(s))
+            batch_ms = per_call_us(batch, [many], repeats) / 1000
+            print(f"| {cycles} | {lib} | {eqns} | {comp:.2f} | {call_us:.1f} | {batch_ms:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
