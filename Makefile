@@ -20,7 +20,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check jaxsched tests benchmarks
 
 test: lint
-	$(BIN)/python -m pytest -q --doctest-modules jaxsched tests
+	$(BIN)/python -m pytest -q -n 2 --doctest-modules jaxsched tests
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
