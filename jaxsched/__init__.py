@@ -7,6 +7,7 @@ at run time. See README.md.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._plot import plot as plot
 from ._schedule import Schedule as Schedule
 from ._schedule import from_config as from_config
 from ._schedule import to_config as to_config
