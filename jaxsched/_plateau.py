@@ -130,7 +130,8 @@ def reduce_on_plateau(
       every reduction above the floor is applied, as in PyTorch with ``eps=0``.
     * Arithmetic is float32 (values, best, scale): the decisions equal PyTorch's float64 ones
       except for values within float32 rounding of the threshold, and the scale after :math:`k`
-      reductions is within :math:`k` float32 roundings of PyTorch's ratio.
+      reductions is within :math:`k` float32 roundings of PyTorch's ratio. A scale below
+      float32's smallest normal number (~1.2e-38) may be flushed to 0 (XLA on CPU does).
 
     Everything runs in JAX (`jnp.where`, no host round trip, no retracing); numeric
     hyperparameters may be JAX arrays, even traced ones, so the transformation works under
@@ -260,7 +261,7 @@ def plateau_scale(opt_state: Any) -> jax.Array:
       opt_state: an optax optimizer state (any pytree) holding exactly one `PlateauState`.
 
     Returns:
-      Its ``scale``: a float32 scalar (batched if the state is).
+      Its ``scale`` as a `jax.Array`: a float32 scalar (batched if the state is).
 
     Raises:
       ValueError: if the tree holds no `PlateauState`, or several (then pick one yourself, e.g.
@@ -282,4 +283,6 @@ def plateau_scale(opt_state: Any) -> jax.Array:
         raise ValueError(
             f"plateau_scale needs an optimizer state with one PlateauState, found {what}"
         )
-    return found[0].scale
+    # jnp.asarray: a plain array as it is; a wrapped one (flax.nnx.Optimizer keeps its state
+    # in `OptArray` variables) unwrapped, so logging code always gets a jax.Array.
+    return jnp.asarray(found[0].scale)
