@@ -101,7 +101,8 @@ def positive_int(name: str, value: Any) -> Any:
 def choice(name: str, value: Any, options: Iterable[str]) -> str:
     options = tuple(options)
     if value not in options:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {name}={value!r}")
+        known = ", ".join(map(repr, options))
+        raise ValueError(f"{name} must be one of {known}, got {name}={value!r}")
     return value
 
 
