@@ -130,8 +130,9 @@ def reduce_on_plateau(
       every reduction above the floor is applied, as in PyTorch with ``eps=0``.
     * Arithmetic is float32 (values, best, scale): the decisions equal PyTorch's float64 ones
       except for values within float32 rounding of the threshold, and the scale after :math:`k`
-      reductions is within :math:`k` float32 roundings of PyTorch's ratio. A scale below
-      float32's smallest normal number (~1.2e-38) may be flushed to 0 (XLA on CPU does).
+      reductions is within :math:`2k` float32 roundings of PyTorch's ratio (the factor and each
+      product are rounded). A scale below float32's smallest normal number (~1.2e-38) may be
+      flushed to 0 (XLA on CPU does).
 
     Everything runs in JAX (`jnp.where`, no host round trip, no retracing); numeric
     hyperparameters may be JAX arrays, even traced ones, so the transformation works under

@@ -4,9 +4,10 @@ Why the golden comparison is exact for decisions and "to float32 rounding" for t
 golden metric values lie on a 2**-12 grid (exact in float32), and the generator checked that no
 observation lies within 1e-6 of its threshold, so jaxsched's float32 tests take the same
 decisions as PyTorch's float64 ones; ``wait``, ``cooldown_count`` and ``best_value`` must match
-exactly. The scale is a float32 product of k factors where PyTorch's ratio is a float64 one, so
-after k reductions it may differ by k float32 roundings (and flush to 0 below float32's normal
-range), and no more.
+exactly. The scale is a float32 product of k factors where PyTorch's ratio is a float64 one: each
+reduction rounds twice (the factor to float32, then the product), so after k reductions the
+relative difference is at most (2k + 1) * 2**-24 (the 1 for min_scale rounded to float32), plus
+float32's smallest normal number, below which XLA on CPU flushes the scale to 0.
 """
 
 from __future__ import annotations
@@ -75,9 +76,11 @@ def _hparams(options: list[dict], accumulation_steps: int = 1) -> dict[str, jax.
     }
 
 
-def _run_cases(cases: list[dict], values: np.ndarray, accumulation_steps: int = 1):
+def _run_cases(cases: list[dict], values: np.ndarray, accumulation_steps: int = 1,
+               mode: str | None = None):
     """Runs cases (all with one mode and threshold_mode) on ``values[case, t]``."""
-    (mode,) = {SEQUENCES[c["sequence"]]["mode"] for c in cases}
+    if mode is None:
+        (mode,) = {SEQUENCES[c["sequence"]]["mode"] for c in cases}
     (threshold_mode,) = {c["options"]["threshold_mode"] for c in cases}
     hp = _hparams([c["options"] for c in cases], accumulation_steps)
     updates, states = _run(jnp.asarray(values, jnp.float32), hp, mode=mode,
@@ -102,7 +105,7 @@ def _check_case(case: dict, updates: np.ndarray, state: js.PlateauState, where: 
     np.testing.assert_array_equal(state.cooldown_count, case["cooldown"], err_msg=where)
     np.testing.assert_array_equal(state.best_value, _expected_best(case), err_msg=where)
     error = np.abs(state.scale.astype(np.float64) - torch_scale)
-    bound = (reductions + 1) * ULP * torch_scale + TINY
+    bound = (2 * reductions + 1) * ULP * torch_scale + TINY
     assert np.all(error <= bound), f"{where}: scale {state.scale} vs torch {torch_scale}"
     np.testing.assert_array_equal(updates, state.scale, err_msg=where)
     assert state.scale.dtype == np.float32 and state.wait.dtype == np.int32
@@ -214,12 +217,7 @@ def test_mixed_sign_metrics_follow_documented_rule(mode, threshold_mode):
                     min_lr=float(rng.choice([0.0, 0.02])),
                     threshold_mode=threshold_mode) for _ in range(n)]
     assert (values < 0).any() and (values > 0).any()
-    cases = [{"sequence": "mixed", "options": o} for o in options]
-    SEQUENCES["mixed"] = {"mode": mode}
-    try:
-        _, states = _run_cases(cases, values)
-    finally:
-        del SEQUENCES["mixed"]
+    _, states = _run_cases([{"options": o} for o in options], values, mode=mode)
     for i, o in enumerate(options):
         scale, best, wait, cd = _reference(values[i], mode, threshold_mode, o["factor"],
                                            o["patience"], o["threshold"], o["cooldown"],
