@@ -13,6 +13,21 @@ from ._plateau import reduce_on_plateau as reduce_on_plateau
 from ._schedule import Schedule as Schedule
 from ._schedule import from_config as from_config
 from ._schedule import to_config as to_config
+from ._shapes import constant as constant
+from ._shapes import cosine_annealing as cosine_annealing
+from ._shapes import cyclic as cyclic
+from ._shapes import exponential_decay as exponential_decay
+from ._shapes import inverse_sqrt as inverse_sqrt
+from ._shapes import inverse_time_decay as inverse_time_decay
+from ._shapes import linear as linear
+from ._shapes import log_annealing as log_annealing
+from ._shapes import multistep_decay as multistep_decay
+from ._shapes import one_cycle as one_cycle
+from ._shapes import one_cycle_momentum as one_cycle_momentum
+from ._shapes import polynomial_decay as polynomial_decay
+from ._shapes import sgdr as sgdr
+from ._shapes import step_decay as step_decay
+from ._shapes import warmup_stable_decay as warmup_stable_decay
 
 try:
     __version__ = version("jaxsched")

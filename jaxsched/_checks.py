@@ -101,8 +101,8 @@ def positive_int(name: str, value: Any) -> Any:
 def choice(name: str, value: Any, options: Iterable[str]) -> str:
     options = tuple(options)
     if value not in options:
-        known = ", ".join(map(repr, options))
-        raise ValueError(f"{name} must be one of {known}, got {name}={value!r}")
+        listed = ", ".join(map(repr, options))
+        raise ValueError(f"{name} must be one of {listed}, got {name}={value!r}")
     return value
 
 

@@ -367,7 +367,7 @@ def _prefix_path(message: str, path: str) -> str:
 
 @register
 def binary(op: str, left: Any, right: Any) -> Schedule:
-    """``left <op> right`` for op in "add", "sub", "mul", "div" (what ``s + x`` builds)."""
+    """``left <op> right``, op one of "add", "sub", "mul", "div": what ``s + x`` builds."""
     if op not in _OPS:
         raise ValueError(f"op must be one of {sorted(_OPS)}, got {op!r}")
     return _binary(op, left, right)

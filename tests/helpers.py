@@ -1,0 +1,124 @@
+"""Float64 NumPy references of the documented formulas, and tolerance-aware comparisons.
+
+The references are written the plain way (Python integers for positions, float64 for the rest),
+independently of the library's float32 tricks, so that a wrong trick shows up as a mismatch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _lerp(a, b, f):
+    return a + (b - a) * f
+
+
+def _cos(a, b, f):  # from a (f = 0) to b (f = 1); (1 + cos x)/2 = cos²(x/2), precise near f = 1
+    return b + (a - b) * math.cos(math.pi * f / 2) ** 2
+
+
+def reference(kind: str, kw: dict, t: int) -> float:
+    """The value of shape `kind` with arguments `kw` at integer step `t` (float64)."""
+    t = max(int(t), 0)
+    if kind == "constant":
+        return kw["value"]
+    if kind == "linear":
+        return _lerp(kw["init_value"], kw["end_value"], min(t, kw["steps"]) / kw["steps"])
+    if kind == "step_decay":
+        return kw["init_value"] * kw.get("gamma", 0.1) ** (t // kw["step_size"])
+    if kind == "multistep_decay":
+        passed = sum(1 for m in kw["milestones"] if m <= t)
+        return kw["init_value"] * kw.get("gamma", 0.1) ** passed
+    if kind == "exponential_decay":
+        n, begin = kw.get("transition_steps", 1), kw.get("transition_begin", 0)
+        elapsed = max(t - begin, 0)
+        p = elapsed // n if kw.get("staircase", False) else elapsed / n
+        v = kw["init_value"] * math.exp(min(p * math.log(kw["gamma"]), 700.0))
+        end = kw.get("end_value")
+        if end is not None:
+            v = max(v, end) if kw["gamma"] < 1 else min(v, end)
+        return v
+    if kind == "polynomial_decay":
+        n, end = kw["max_update"], kw.get("end_value", 0.0)
+        return (kw["init_value"] - end) * (1 - min(t, n) / n) ** kw.get("power", 1.0) + end
+    if kind == "inverse_time_decay":
+        p = t // kw["decay_steps"] if kw.get("staircase", False) else t / kw["decay_steps"]
+        return kw["init_value"] / (1 + kw["decay_rate"] * p)
+    if kind == "inverse_sqrt":
+        w = kw.get("warmup_steps", 0)
+        tau = kw.get("timescale") or (w or 10_000)
+        if t < w:
+            return kw["init_value"] * t / w
+        return kw["init_value"] / math.sqrt((t + tau - w) / tau)
+    if kind == "cosine_annealing":
+        n = kw["cycle_length"]
+        return _cos(kw["max_lr"], kw.get("min_lr", 0.0), min(t, n) / n)
+    if kind == "sgdr":
+        n, m = kw["cycle_length"], kw.get("cycle_mult", 1)
+        if m == 1:
+            i, start, length = t // n, (t // n) * n, n
+        else:
+            i, start, length = 0, 0, n
+            while t >= start + length:
+                start, length, i = start + length, length * m, i + 1
+        low = kw.get("min_lr", 0.0)
+        peak = max(kw["max_lr"] * kw.get("cycle_decay", 1.0) ** i, low)
+        return _cos(peak, low, (t - start) / length)
+    if kind == "cyclic":
+        up = kw["step_size_up"]
+        down = kw.get("step_size_down") if kw.get("step_size_down") is not None else up
+        c, p = divmod(t, up + down)
+        w = p / up if p <= up else (up + down - p) / down
+        mode = kw.get("mode", "triangular")
+        scale = {"triangular": 1.0, "triangular2": 0.5**c,
+                 "exp_range": kw.get("gamma", 1.0) ** t}[mode]
+        return kw["base_lr"] + (kw["max_lr"] - kw["base_lr"]) * scale * w
+    if kind in ("one_cycle", "one_cycle_momentum"):
+        total, pct = kw["total_steps"], kw.get("pct_start", 0.3)
+        three = kw.get("three_phase", False)
+        if kind == "one_cycle":
+            peak = kw["max_lr"]
+            init = peak / kw.get("div_factor", 25.0)
+            final = init / kw.get("final_div_factor", 1e4)
+            values = [init, peak, init, final] if three else [init, peak, final]
+        else:
+            lo, hi = kw.get("base_momentum", 0.85), kw.get("max_momentum", 0.95)
+            values = [hi, lo, hi, hi] if three else [hi, lo, hi]
+        ends = ([pct * total - 1, 2 * pct * total - 2, total - 1] if three
+                else [pct * total - 1, total - 1])
+        x = min(float(t), ends[-1])
+        start = 0.0
+        for i, end in enumerate(ends):
+            if x <= end or i == len(ends) - 1:
+                f = (x - start) / (end - start)
+                anneal = _cos if kw.get("anneal", "cos") == "cos" else _lerp
+                return anneal(values[i], values[i + 1], f)
+            start = end
+    if kind == "log_annealing":
+        n, low = kw["steps"], kw.get("min_lr", 0.0)
+        return low + (kw["max_lr"] - low) * math.log((n + 1) / (min(t, n) + 1)) / math.log(n + 1)
+    if kind == "warmup_stable_decay":
+        w, s, d = kw["warmup_steps"], kw["stable_steps"], kw["decay_steps"]
+        peak, init, end = kw["peak_value"], kw.get("init_value", 0.0), kw.get("end_value", 0.0)
+        if t < w:
+            return _lerp(init, peak, t / w)
+        if t < w + s:
+            return peak
+        f = min(t - w - s, d) / d
+        shape = {"linear": 1 - f, "cosine": (1 + math.cos(math.pi * f)) / 2,
+                 "sqrt": 1 - math.sqrt(f)}[kw.get("decay", "linear")]
+        return end + (peak - end) * shape
+    raise KeyError(kind)
+
+
+def references(kind: str, kw: dict, steps) -> np.ndarray:
+    return np.array([reference(kind, kw, int(t)) for t in np.asarray(steps).ravel()])
+
+
+def assert_close(actual, expected, rtol: float, atol: float = 0.0, what: str = "") -> None:
+    """`np.testing.assert_allclose` in float64 with a message naming the worst step."""
+    actual = np.asarray(actual, np.float64)
+    expected = np.asarray(expected, np.float64)
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=what)
