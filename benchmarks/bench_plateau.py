@@ -5,9 +5,9 @@
 Variants, all ``optax.chain(...)`` so that every step passes ``value=loss`` the same way:
 
 * constant:            adam(1e-3)
-* schedule:            adam(cosine schedule)
-* schedule + plateau:  adam(cosine schedule), jaxsched.reduce_on_plateau()
-* schedule + optax.contrib plateau: adam(cosine schedule), optax.contrib.reduce_on_plateau()
+* schedule:            adam(js.cosine_annealing)
+* schedule + plateau:  adam(js.cosine_annealing), jaxsched.reduce_on_plateau()
+* schedule + optax.contrib plateau: adam(js.cosine_annealing), optax.contrib.reduce_on_plateau()
 
 Each round runs `steps` train steps of every variant, in a rotating order (interleaved, so drift
 in the machine's speed hits all variants alike); the per-step time of a variant is the median
@@ -35,15 +35,8 @@ except ImportError:  # run from a source checkout without installing
     import jaxsched as js
 
 
-def cosine(total_steps: int) -> optax.Schedule:
-    # The jaxsched shapes are not on main yet; an optax schedule stands in for any schedule.
-    if hasattr(js, "cosine_annealing"):
-        return js.cosine_annealing(1e-3, total_steps)
-    return optax.cosine_decay_schedule(1e-3, total_steps)
-
-
 def variants(total_steps: int) -> dict[str, optax.GradientTransformationExtraArgs]:
-    s = cosine(total_steps)
+    s = js.cosine_annealing(1e-3, total_steps)
     return {
         "constant lr": optax.chain(optax.adam(1e-3)),
         "schedule": optax.chain(optax.adam(s)),

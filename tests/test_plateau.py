@@ -371,27 +371,32 @@ def _train(opt, steps=40, seed=0):
 
 @pytest.mark.parametrize("learning_rate", ["float", "schedule"])
 def test_chain_adam_scales_updates(learning_rate, standard_promotion):
-    lr = 0.3 if learning_rate == "float" else optax.cosine_decay_schedule(0.3, 30)
+    """The chain's update is Adam's update times the scale the plateau holds after that value."""
+    lr = 0.3 if learning_rate == "float" else js.cosine_annealing(0.3, 60, min_lr=0.01)
     plateau = js.reduce_on_plateau(factor=0.5, patience=1, threshold=0.05)
-    opt = optax.chain(optax.adam(lr), plateau)
-    _, state, losses = _train(opt)
-    adam, plateau_state = state
-    # Replay: the chain's update is adam's update times the plateau scale after that value.
-    adam_alone, ref_state = optax.adam(lr), plateau.init(None)
-    params = {"w": jnp.zeros(4), "b": jnp.zeros(())}
-    inner = adam_alone.init(params)
-    opt_state = opt.init(params)
+    opt, adam = optax.chain(optax.adam(lr), plateau), optax.adam(lr)
     x, y = _data()
-    for _ in range(40):
-        grads = jax.grad(lambda p: jnp.mean((x @ p["w"] + p["b"] - y) ** 2))(params)
-        loss = jnp.mean((x @ params["w"] + params["b"] - y) ** 2)
+
+    @jax.jit
+    def step(params, opt_state, adam_state, plateau_state):
+        loss, grads = jax.value_and_grad(lambda p: jnp.mean((x @ p["w"] + p["b"] - y) ** 2))(
+            params
+        )
         u_chain, opt_state = opt.update(grads, opt_state, params, value=loss)
-        u_adam, inner = adam_alone.update(grads, inner, params)
-        _, ref_state = plateau.update(u_adam, ref_state, value=loss)
-        for k in params:
-            np.testing.assert_array_equal(u_chain[k], u_adam[k] * ref_state.scale)
+        u_adam, adam_state = adam.update(grads, adam_state, params)
+        _, plateau_state = plateau.update(None, plateau_state, value=loss)
+        expected = jax.tree.map(lambda u: u * plateau_state.scale, u_adam)
         params = optax.apply_updates(params, u_chain)
-    assert float(js.plateau_scale(state)) == float(plateau_state.scale) < 1.0
+        return params, opt_state, adam_state, plateau_state, u_chain, expected, loss
+
+    params = {"w": jnp.zeros(4), "b": jnp.zeros(())}
+    states = (opt.init(params), adam.init(params), plateau.init(None))
+    losses = []
+    for _ in range(40):
+        params, *states, u_chain, expected, loss = step(params, *states)
+        jax.tree.map(np.testing.assert_array_equal, u_chain, expected)
+        losses.append(float(loss))
+    assert float(js.plateau_scale(states[0])) == float(states[2].scale) < 1.0
     assert losses[-1] < losses[0]
 
 
