@@ -7,6 +7,9 @@ at run time. See README.md.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._plateau import PlateauState as PlateauState
+from ._plateau import plateau_scale as plateau_scale
+from ._plateau import reduce_on_plateau as reduce_on_plateau
 from ._plot import plot as plot
 from ._schedule import Schedule as Schedule
 from ._schedule import from_config as from_config

@@ -1,0 +1,631 @@
+"""reduce_on_plateau: PyTorch parity (tests/golden/plateau.json), composition, state, bad input.
+
+Why the golden comparison is exact for decisions and "to float32 rounding" for the scale: the
+golden metric values lie on a 2**-12 grid (exact in float32), and the generator checked that no
+observation lies within 1e-6 of its threshold, so jaxsched's float32 tests take the same
+decisions as PyTorch's float64 ones; ``wait``, ``cooldown_count`` and ``best_value`` must match
+exactly. The scale is a float32 product of k factors where PyTorch's ratio is a float64 one: each
+reduction rounds twice (the factor to float32, then the product), so after k reductions the
+relative difference is at most (2k + 1) * 2**-24 (the 1 for min_scale rounded to float32), plus
+float32's smallest normal number, below which XLA on CPU flushes the scale to 0.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxsched as js
+
+GOLDEN = json.loads((pathlib.Path(__file__).parent / "golden" / "plateau.json").read_text())
+SEQUENCES = GOLDEN["sequences"]
+HPARAMS = ("factor", "patience", "threshold", "cooldown", "min_scale", "accumulation_steps")
+TINY = float(np.finfo(np.float32).tiny)
+ULP = 2.0**-24
+
+
+@pytest.fixture
+def standard_promotion():
+    """optax.adam's bias correction (``b1 ** count``, a Python float and an int32) does not
+    trace under strict dtype promotion; tests that run optax's own optimizers use the standard
+    rules, and test jaxsched's transformation under strict rules everywhere else."""
+    with jax.numpy_dtype_promotion("standard"):
+        yield
+
+
+# -- one compiled runner for many cases ----------------------------------------------------------
+
+
+@functools.partial(jax.jit, static_argnames=("mode", "threshold_mode"))
+def _run(values, hp, *, mode, threshold_mode):
+    """Runs `reduce_on_plateau` over ``values[case, t]`` with hyperparameters ``hp[name][case]``
+    (traced: one compilation per mode and shape); returns the updates (of a 1) and the states."""
+
+    def one(values, hp):
+        tx = js.reduce_on_plateau(**hp, mode=mode, threshold_mode=threshold_mode)
+
+        def body(state, v):
+            updates, state = tx.update(jnp.ones((), jnp.float32), state, value=v)
+            return state, (updates, state)
+
+        return jax.lax.scan(body, tx.init(None), values)[1]
+
+    return jax.vmap(one)(values, hp)
+
+
+def _hparams(options: list[dict], accumulation_steps: int = 1) -> dict[str, jax.Array]:
+    return {
+        "factor": jnp.asarray([o["factor"] for o in options], jnp.float32),
+        "patience": jnp.asarray([o["patience"] for o in options], jnp.int32),
+        "threshold": jnp.asarray([o["threshold"] for o in options], jnp.float32),
+        "cooldown": jnp.asarray([o["cooldown"] for o in options], jnp.int32),
+        "min_scale": jnp.asarray([o["min_lr"] for o in options], jnp.float32),
+        "accumulation_steps": jnp.full(len(options), accumulation_steps, jnp.int32),
+    }
+
+
+def _run_cases(cases: list[dict], values: np.ndarray, accumulation_steps: int = 1,
+               mode: str | None = None):
+    """Runs cases (all with one mode and threshold_mode) on ``values[case, t]``."""
+    if mode is None:
+        (mode,) = {SEQUENCES[c["sequence"]]["mode"] for c in cases}
+    (threshold_mode,) = {c["options"]["threshold_mode"] for c in cases}
+    hp = _hparams([c["options"] for c in cases], accumulation_steps)
+    updates, states = _run(jnp.asarray(values, jnp.float32), hp, mode=mode,
+                           threshold_mode=threshold_mode)
+    return np.asarray(updates), jax.tree.map(np.asarray, states)
+
+
+def _expand(runs: list[list]) -> np.ndarray:
+    return np.concatenate([np.full(n, x, np.float64) for x, n in runs])
+
+
+def _expected_best(case: dict) -> np.ndarray:
+    seq = SEQUENCES[case["sequence"]]
+    worst = math.inf if seq["mode"] == "min" else -math.inf
+    return np.asarray([seq["values"][i] if i >= 0 else worst for i in case["best_at"]], np.float32)
+
+
+def _check_case(case: dict, updates: np.ndarray, state: js.PlateauState, where: str) -> None:
+    torch_scale = _expand(case["scale"])
+    reductions = np.concatenate([[0], np.cumsum(np.diff(torch_scale) != 0)])
+    np.testing.assert_array_equal(state.wait, case["wait"], err_msg=where)
+    np.testing.assert_array_equal(state.cooldown_count, case["cooldown"], err_msg=where)
+    np.testing.assert_array_equal(state.best_value, _expected_best(case), err_msg=where)
+    error = np.abs(state.scale.astype(np.float64) - torch_scale)
+    bound = (2 * reductions + 1) * ULP * torch_scale + TINY
+    assert np.all(error <= bound), f"{where}: scale {state.scale} vs torch {torch_scale}"
+    np.testing.assert_array_equal(updates, state.scale, err_msg=where)
+    assert state.scale.dtype == np.float32 and state.wait.dtype == np.int32
+
+
+def _groups(cases: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for c in cases:
+        key = (SEQUENCES[c["sequence"]]["mode"], c["options"]["threshold_mode"])
+        groups.setdefault(key, []).append(c)
+    return groups
+
+
+@pytest.fixture(scope="module")
+def golden_results():
+    """Every golden case, run in four compiled calls (one per mode and threshold_mode)."""
+    results = {}
+    for cases in _groups(GOLDEN["cases"]).values():
+        values = np.asarray([SEQUENCES[c["sequence"]]["values"] for c in cases])
+        updates, states = _run_cases(cases, values)
+        for i, c in enumerate(cases):
+            results[id(c)] = (updates[i], jax.tree.map(lambda x, i=i: x[i], states))
+    return results
+
+
+# -- golden parity -------------------------------------------------------------------------------
+
+
+def test_golden_file_covers_the_options():
+    cases = GOLDEN["cases"]
+    assert len(cases) > 300
+    assert {c["options"]["threshold_mode"] for c in cases} == {"rel", "abs"}
+    assert {SEQUENCES[c["sequence"]]["mode"] for c in cases} == {"min", "max"}
+    assert {c["options"]["patience"] for c in cases} >= {0, 1, 10}
+    assert any(c["options"]["cooldown"] > 0 and max(c["cooldown"]) > 0 for c in cases)
+    assert any(c["options"]["min_lr"] > 0 and c["scale"][-1][0] == c["options"]["min_lr"]
+               for c in cases)
+    values = np.asarray([v for s in SEQUENCES.values() for v in s["values"]])
+    assert np.isnan(values).any() and np.isposinf(values).any() and np.isneginf(values).any()
+
+
+@pytest.mark.parametrize("sequence", sorted(SEQUENCES))
+def test_golden_parity(sequence, golden_results):
+    cases = [c for c in GOLDEN["cases"] if c["sequence"] == sequence]
+    assert cases
+    for c in cases:
+        updates, state = golden_results[id(c)]
+        _check_case(c, updates, state, f"{sequence} {c['options']}")
+
+
+def test_negative_metrics_follow_abs_best_rule_not_torch(golden_results):
+    """For negative metrics the golden "rel" cases come from torch with -threshold (our rule,
+    see the generator); PyTorch's own answer (torch_raw) is different, so the rule matters."""
+    by_key = {(c["sequence"], json.dumps(c["options"])): c for c in GOLDEN["cases"]}
+    differ = 0
+    for raw in GOLDEN["torch_raw"]:
+        case = by_key[(raw["sequence"], json.dumps(raw["options"]))]
+        assert case["torch_threshold"] == -raw["torch_threshold"] < 0
+        _, state = golden_results[id(case)]
+        raw_scale = _expand(raw["scale"])
+        if not np.allclose(state.scale, raw_scale, rtol=1e-5) or not np.array_equal(
+            state.wait, raw["wait"]
+        ):
+            differ += 1
+    assert GOLDEN["torch_raw"] and differ > 0
+
+
+def _reference(values, mode, threshold_mode, factor, patience, threshold, cooldown, min_scale):
+    """The documented rule, step by step in NumPy float32 (independent of the JAX code)."""
+    f32 = np.float32
+    scale, best, wait, cd = f32(1.0), f32(math.inf if mode == "min" else -math.inf), 0, 0
+    out = []
+    for v in map(f32, values):
+        if not np.isfinite(v):
+            improved = False
+        elif np.isinf(best):
+            improved = True
+        else:
+            margin = abs(best) * f32(threshold) if threshold_mode == "rel" else f32(threshold)
+            improved = bool(v < best - margin) if mode == "min" else bool(v > best + margin)
+        if improved:
+            best, wait = v, 0
+        else:
+            wait += 1
+        if cd > 0:
+            cd, wait = cd - 1, 0
+        if wait > patience:
+            scale, cd, wait = max(scale * f32(factor), f32(min_scale)), cooldown, 0
+        out.append((scale, best, wait, cd))
+    return [np.asarray(x) for x in zip(*out)]
+
+
+@pytest.mark.parametrize("mode", ["min", "max"])
+@pytest.mark.parametrize("threshold_mode", ["rel", "abs"])
+def test_mixed_sign_metrics_follow_documented_rule(mode, threshold_mode):
+    """Random walks through zero, with NaN and +-inf: the |best| rule, float32, step by step."""
+    rng = np.random.default_rng(0 if mode == "min" else 1)
+    n, length = 32, 40
+    steps = rng.choice([-3, -2, -1, 0, 1, 2, 3], size=(n, length)) / 64.0
+    values = np.round((rng.uniform(-0.5, 0.5, (n, 1)) + np.cumsum(steps, axis=1)) * 256) / 256
+    special = rng.uniform(size=(n, length))
+    values[special < 0.04] = np.nan
+    values[(special > 0.04) & (special < 0.07)] = np.inf
+    values[(special > 0.07) & (special < 0.10)] = -np.inf
+    options = [dict(factor=float(rng.choice([0.1, 0.5, 0.8])),
+                    patience=int(rng.integers(0, 4)),
+                    threshold=float(rng.choice([0.0, 0.01, 0.3])),
+                    cooldown=int(rng.integers(0, 3)),
+                    min_lr=float(rng.choice([0.0, 0.02])),
+                    threshold_mode=threshold_mode) for _ in range(n)]
+    assert (values < 0).any() and (values > 0).any()
+    _, states = _run_cases([{"options": o} for o in options], values, mode=mode)
+    for i, o in enumerate(options):
+        scale, best, wait, cd = _reference(values[i], mode, threshold_mode, o["factor"],
+                                           o["patience"], o["threshold"], o["cooldown"],
+                                           o["min_lr"])
+        where = f"case {i}: {o}"
+        np.testing.assert_array_equal(states.best_value[i], best, err_msg=where)
+        np.testing.assert_array_equal(states.wait[i], wait, err_msg=where)
+        np.testing.assert_array_equal(states.cooldown_count[i], cd, err_msg=where)
+        np.testing.assert_allclose(states.scale[i], scale, rtol=0, atol=TINY, err_msg=where)
+
+
+@pytest.mark.parametrize(
+    "mode, values, best, wait",
+    [
+        ("min", [math.nan, -math.inf, math.inf], math.inf, 3),
+        ("min", [1.0, -math.inf, math.nan], 1.0, 2),
+        ("min", [1.0, -math.inf, math.nan, 0.5], 0.5, 0),
+        ("max", [math.nan, math.inf, -math.inf], -math.inf, 3),
+        ("max", [1.0, math.inf], 1.0, 1),
+    ],
+)
+def test_non_finite_values_never_become_best(mode, values, best, wait):
+    tx = js.reduce_on_plateau(patience=100, mode=mode)
+    state = tx.init(None)
+    for v in values:
+        _, state = tx.update(jnp.zeros(()), state, value=v)
+    assert float(state.best_value) == best and int(state.wait) == wait
+
+
+@pytest.mark.parametrize("accumulation_steps", [2, 3])
+def test_accumulation_mean_of_values_is_one_observation(accumulation_steps):
+    """Each golden observation v is fed as k updates whose mean is exactly v (grid values);
+    the state after every k-th update equals torch's, and nothing changes in between."""
+    k = accumulation_steps
+    names = ["decreasing_noisy", "nan_min", "inf_min", "jitter_min"]
+    cases = [c for c in GOLDEN["cases"] if c["sequence"] in names
+             and c["options"]["threshold_mode"] == "rel"]
+    offsets = np.asarray([1.0, -1.0, 0.0][:k] if k == 3 else [0.5, -0.5]) * 2.0**-6
+    values = []
+    for c in cases:
+        v = np.asarray(SEQUENCES[c["sequence"]]["values"])[:, None]
+        values.append((v + offsets[None, :]).reshape(-1))
+    updates, states = _run_cases(cases, np.asarray(values), accumulation_steps=k)
+    for i, c in enumerate(cases):
+        state = jax.tree.map(lambda x, i=i: x[i], states)
+        at = jax.tree.map(lambda x: x[k - 1 :: k], state)
+        _check_case(c, updates[i, k - 1 :: k], at, f"{c['sequence']} {c['options']} k={k}")
+        # Between observations: the scale (and the updates) stay at the last observation's.
+        held = np.concatenate([[1.0], at.scale[:-1]]).repeat(k)
+        held[k - 1 :: k] = at.scale
+        np.testing.assert_array_equal(state.scale, held)
+        np.testing.assert_array_equal(updates[i], held)
+        np.testing.assert_array_equal(state.count, np.tile(np.arange(1, k + 1) % k, len(at.wait)))
+    assert int(np.max(states.count)) == k - 1
+
+
+# -- jit, dtypes, limits ---------------------------------------------------------------------------
+
+
+def test_jit_traces_once_and_matches_eager():
+    tx = js.reduce_on_plateau(factor=0.5, patience=1, cooldown=1)
+    traces = []
+
+    def update(updates, state, value):
+        traces.append(1)
+        return tx.update(updates, state, value=value)
+
+    jitted = jax.jit(update)
+    values = SEQUENCES["decreasing_slow"]["values"]
+    eager_state = jit_state = tx.init({"w": jnp.zeros(3)})
+    for v in values:
+        g = {"w": jnp.full(3, v, jnp.float32)}
+        eager_updates, eager_state = tx.update(g, eager_state, value=v)
+        jit_updates, jit_state = jitted(g, jit_state, v)
+        np.testing.assert_array_equal(eager_updates["w"], jit_updates["w"])
+    jax.tree.map(np.testing.assert_array_equal, eager_state, jit_state)
+    assert len(traces) == 1
+    assert float(jit_state.scale) < 1.0  # the sequence did trigger reductions
+
+
+def test_state_dtypes_and_update_dtypes():
+    tx = js.reduce_on_plateau()
+    state = tx.init({"w": jnp.zeros(2, jnp.bfloat16)})
+    assert [x.dtype for x in state] == [jnp.float32, jnp.float32, jnp.int32, jnp.int32,
+                                        jnp.int32, jnp.float32]
+    assert all(x.shape == () for x in state)
+    updates = {"w": jnp.ones(2, jnp.bfloat16), "none": None, "i": jnp.ones(2, jnp.float16)}
+    out, new = tx.update(updates, state, value=np.float64(1.5))
+    assert out["w"].dtype == jnp.bfloat16 and out["i"].dtype == jnp.float16 and out["none"] is None
+    assert new.best_value.dtype == jnp.float32 and float(new.best_value) == 1.5
+
+
+def test_dtypes_with_x64():
+    with jax.enable_x64(True):
+        tx = js.reduce_on_plateau(patience=0)
+        state = tx.init(jnp.zeros(2, jnp.float64))
+        for v in [jnp.float64(2.0), 3, jnp.float64(4.0)]:
+            updates, state = jax.jit(tx.update)(jnp.ones(2, jnp.float64), state, value=v)
+        assert updates.dtype == jnp.float64
+        assert [x.dtype for x in state] == [jnp.float32, jnp.float32, jnp.int32, jnp.int32,
+                                            jnp.int32, jnp.float32]
+        assert float(state.scale) == pytest.approx(0.01)
+
+
+def test_counters_cannot_overflow():
+    big = np.iinfo(np.int32).max
+    tx = js.reduce_on_plateau(factor=0.5, patience=big, cooldown=big, accumulation_steps=big)
+    # Mid-window: big - 1 values of 2.0 seen (their sum, 2**32 in float32), best 1.0.
+    state = tx.init(None)._replace(
+        best_value=jnp.float32(1.0), wait=jnp.int32(big), count=jnp.int32(big - 1),
+        accumulated_value=jnp.float32(2.0 * (big - 1)),
+    )
+    _, state = jax.jit(tx.update)(jnp.zeros(()), state, value=2.0)
+    # patience + 1 bad observations in a row: a reduction, counters back to 0 or to `cooldown`.
+    assert float(state.scale) == 0.5 and int(state.wait) == 0 and int(state.count) == 0
+    assert int(state.cooldown_count) == big
+    _, state = jax.jit(tx.update)(jnp.zeros(()), state, value=2.0)
+    assert int(state.count) == 1 and int(state.wait) == 0 and int(state.cooldown_count) == big
+
+
+# -- composition -------------------------------------------------------------------------------
+
+
+def _data(seed=0):
+    kx, kn = jax.random.split(jax.random.key(seed))
+    x = jax.random.normal(kx, (16, 4))
+    return x, x @ jnp.arange(4.0) + 0.5 + 0.5 * jax.random.normal(kn, (16,))
+
+
+def _train(opt, steps=40, seed=0):
+    """Least squares with noise (the loss plateaus); the loss goes to `value`."""
+    x, y = _data(seed)
+
+    def loss_fn(p):
+        return jnp.mean((x @ p["w"] + p["b"] - y) ** 2)
+
+    @jax.jit
+    def step(params, state):
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        updates, state = opt.update(grads, state, params, value=loss, unused_extra=1)
+        return optax.apply_updates(params, updates), state, loss
+
+    params = {"w": jnp.zeros(4), "b": jnp.zeros(())}
+    state = opt.init(params)
+    losses = []
+    for _ in range(steps):
+        params, state, loss = step(params, state)
+        losses.append(float(loss))
+    return params, state, losses
+
+
+@pytest.mark.parametrize("learning_rate", ["float", "schedule"])
+def test_chain_adam_scales_updates(learning_rate, standard_promotion):
+    """The chain's update is Adam's update times the scale the plateau holds after that value."""
+    lr = 0.3 if learning_rate == "float" else js.cosine_annealing(0.3, 60, min_lr=0.01)
+    plateau = js.reduce_on_plateau(factor=0.5, patience=1, threshold=0.05)
+    opt, adam = optax.chain(optax.adam(lr), plateau), optax.adam(lr)
+    x, y = _data()
+
+    @jax.jit
+    def step(params, opt_state, adam_state, plateau_state):
+        loss, grads = jax.value_and_grad(lambda p: jnp.mean((x @ p["w"] + p["b"] - y) ** 2))(
+            params
+        )
+        u_chain, opt_state = opt.update(grads, opt_state, params, value=loss)
+        u_adam, adam_state = adam.update(grads, adam_state, params)
+        _, plateau_state = plateau.update(None, plateau_state, value=loss)
+        expected = jax.tree.map(lambda u: u * plateau_state.scale, u_adam)
+        params = optax.apply_updates(params, u_chain)
+        return params, opt_state, adam_state, plateau_state, u_chain, expected, loss
+
+    params = {"w": jnp.zeros(4), "b": jnp.zeros(())}
+    states = (opt.init(params), adam.init(params), plateau.init(None))
+    losses = []
+    for _ in range(40):
+        params, *states, u_chain, expected, loss = step(params, *states)
+        jax.tree.map(np.testing.assert_array_equal, u_chain, expected)
+        losses.append(float(loss))
+    assert float(js.plateau_scale(states[0])) == float(states[2].scale) < 1.0
+    assert losses[-1] < losses[0]
+
+
+def test_inject_hyperparams(standard_promotion):
+    # An injected optimizer in front: plateau_scale finds the state behind it.
+    opt = optax.chain(optax.inject_hyperparams(optax.adam)(learning_rate=0.3),
+                      js.reduce_on_plateau(factor=0.5, patience=1, threshold=0.05))
+    _, state, _ = _train(opt)
+    assert float(js.plateau_scale(state)) < 1.0
+
+    # The plateau itself injected: numeric hyperparameters live in the state and can be changed.
+    injected = optax.inject_hyperparams(js.reduce_on_plateau, static_args=("mode",))(
+        factor=0.5, patience=0, mode="min"
+    )
+    plain = js.reduce_on_plateau(factor=0.5, patience=0)
+    values = SEQUENCES["decreasing_slow"]["values"]
+    istate, pstate = injected.init(None), plain.init(None)
+    update = jax.jit(injected.update)
+    scales = []
+    for i, v in enumerate(values):
+        if i == 20:  # change factor mid-run; the plain run switches to a new transformation
+            istate.hyperparams["factor"] = jnp.asarray(0.25, jnp.float32)
+            plain = js.reduce_on_plateau(factor=0.25, patience=0)
+        _, istate = update(jnp.zeros(()), istate, value=v)
+        _, pstate = plain.update(jnp.zeros(()), pstate, value=v)
+        jax.tree.map(np.testing.assert_array_equal, istate.inner_state, pstate)
+        assert float(js.plateau_scale(istate)) == float(pstate.scale)
+        scales.append(float(pstate.scale))
+    ratios = np.asarray(scales[1:]) / np.asarray(scales[:-1])
+    assert 0.5 in ratios[:19] and 0.25 in ratios[19:] and 0.5 not in ratios[19:]
+
+
+def test_multi_transform(standard_promotion):
+    labels = {"w": "plateau", "b": "plain"}
+    opt = optax.multi_transform(
+        {"plateau": optax.chain(optax.sgd(0.1), js.reduce_on_plateau(factor=0.5, patience=0)),
+         "plain": optax.sgd(0.1)},
+        labels,
+    )
+    state = opt.init({"w": jnp.zeros(2), "b": jnp.zeros(())})
+    grads = {"w": jnp.ones(2), "b": jnp.ones(())}
+    for v in [1.0, 2.0, 3.0]:
+        updates, state = jax.jit(opt.update)(grads, state, value=v)
+    assert float(js.plateau_scale(state)) == 0.25
+    np.testing.assert_allclose(updates["w"], -0.1 * 0.25 * np.ones(2), rtol=1e-6)
+    np.testing.assert_allclose(updates["b"], -0.1, rtol=1e-6)
+
+
+def test_plateau_scale_finds_nested_state_and_rejects_ambiguity():
+    plateau = js.reduce_on_plateau(factor=0.5, patience=0)
+    state = plateau.init(None)
+    for v in [1.0, 2.0]:
+        _, state = plateau.update(None, state, value=v)
+    nested = {"a": [optax.EmptyState(), (jnp.zeros(3), {"deep": (state,)})], "count": 3}
+    scale = js.plateau_scale(nested)
+    assert isinstance(scale, jax.Array) and float(scale) == 0.5
+    assert float(js.plateau_scale(jax.tree.map(np.asarray, state))) == 0.5
+    with pytest.raises(ValueError, match="found no PlateauState"):
+        js.plateau_scale(optax.adam(0.1).init(jnp.zeros(2)))
+    with pytest.raises(ValueError, match="found 2 PlateauStates"):
+        js.plateau_scale((state, state))
+    batched = jax.vmap(lambda _: plateau.init(None))(jnp.arange(3))
+    assert js.plateau_scale(batched).shape == (3,)
+
+
+def test_flax_nnx_optimizer():
+    nnx = pytest.importorskip("flax.nnx")
+    model = nnx.Linear(3, 1, rngs=nnx.Rngs(0))
+    optimizer = nnx.Optimizer(
+        model, optax.chain(optax.sgd(0.1), js.reduce_on_plateau(factor=0.5, patience=0)),
+        wrt=nnx.Param,
+    )
+    x = jnp.ones((4, 3))
+
+    @nnx.jit
+    def step(model, optimizer, value):
+        loss, grads = nnx.value_and_grad(lambda m: jnp.mean(m(x) ** 2))(model)
+        optimizer.update(model, grads, value=value)
+        return loss
+
+    for v in [1.0, 2.0, 3.0]:
+        step(model, optimizer, v)
+    scale = js.plateau_scale(optimizer.opt_state)
+    assert isinstance(scale, jax.Array) and float(scale) == 0.25
+
+
+# -- checkpointing -----------------------------------------------------------------------------
+
+
+def test_save_restore_mid_run_continues_bit_for_bit(standard_promotion, tmp_path):
+    opt = optax.chain(optax.adam(0.3), js.reduce_on_plateau(factor=0.5, patience=1,
+                                                            threshold=0.05, accumulation_steps=2))
+    x = jax.random.normal(jax.random.key(1), (16, 4))
+    y = x @ jnp.arange(4.0)
+
+    @jax.jit
+    def step(params, state):
+        loss, grads = jax.value_and_grad(lambda p: jnp.mean((x @ p - y) ** 2))(params)
+        updates, state = opt.update(grads, state, params, value=loss)
+        return optax.apply_updates(params, updates), state
+
+    params = jnp.zeros(4)
+    state = opt.init(params)
+    for _ in range(15):  # an odd count: the accumulation window is half full
+        params, state = step(params, state)
+    assert int(state[1].count) == 1
+
+    leaves, treedef = jax.tree.flatten((params, state))
+    np.savez(tmp_path / "ckpt.npz", *[np.asarray(x) for x in leaves])
+    with np.load(tmp_path / "ckpt.npz") as f:
+        restored = [jnp.asarray(f[f"arr_{i}"]) for i in range(len(leaves))]
+    assert [x.dtype for x in restored] == [x.dtype for x in leaves]
+    r_params, r_state = jax.tree.unflatten(treedef, restored)
+
+    for _ in range(25):
+        params, state = step(params, state)
+        r_params, r_state = step(r_params, r_state)
+    jax.tree.map(np.testing.assert_array_equal, (params, state), (r_params, r_state))
+    assert float(state[1].scale) < 1.0
+
+
+# -- bad input -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(factor=1.0), ValueError, r"factor must be .*got factor=1.0"),
+        (dict(factor=1.5), ValueError, r"factor must be .*got factor=1.5"),
+        (dict(factor=0.0), ValueError, r"factor must be .*got factor=0.0"),
+        (dict(factor=-0.1), ValueError, r"factor must be .*got factor=-0.1"),
+        (dict(factor=math.nan), ValueError, r"factor must be .*got factor=nan"),
+        (dict(factor="0.1"), TypeError, r"factor must be .*got factor='0.1'"),
+        (dict(patience=-1), ValueError, r"patience must be .*got patience=-1"),
+        (dict(patience=1.5), ValueError, r"patience must be .*got patience=1.5"),
+        (dict(cooldown=-2), ValueError, r"cooldown must be .*got cooldown=-2"),
+        (dict(threshold=-1e-4), ValueError, r"threshold must be .*got threshold=-0.0001"),
+        (dict(threshold=math.inf), ValueError, r"threshold must be .*got threshold=inf"),
+        (dict(mode="minimum"), ValueError, r"mode must be one of 'min', 'max', got mode='minimum'"),
+        (dict(threshold_mode="relative"), ValueError,
+         r"threshold_mode must be one of 'rel', 'abs', got threshold_mode='relative'"),
+        (dict(min_scale=-0.1), ValueError, r"min_scale must be .*got min_scale=-0.1"),
+        (dict(min_scale=2.0), ValueError, r"min_scale must be .*got min_scale=2.0"),
+        (dict(accumulation_steps=0), ValueError,
+         r"accumulation_steps must be a positive integer.*got accumulation_steps=0"),
+        (dict(accumulation_steps=-3), ValueError, r"got accumulation_steps=-3"),
+    ],
+)
+def test_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        js.reduce_on_plateau(**kwargs)
+
+
+def test_missing_or_bad_value():
+    tx = js.reduce_on_plateau()
+    state = tx.init(None)
+    with pytest.raises(TypeError, match=r"needs the metric: call update\(.*value=loss\)"):
+        tx.update(jnp.ones(2), state)
+    with pytest.raises(TypeError, match="needs the metric"):
+        jax.jit(tx.update)(jnp.ones(2), state)
+    with pytest.raises(TypeError, match="needs the metric"):
+        opt = optax.chain(optax.sgd(0.1), tx)
+        opt.update(jnp.ones(2), opt.init(jnp.ones(2)), loss=1.0)
+    with pytest.raises(ValueError, match=r"value must be a scalar, got an array of shape \(2,\)"):
+        tx.update(jnp.ones(2), state, value=jnp.ones(2))
+    with pytest.raises(TypeError, match="value must be a real number"):
+        tx.update(jnp.ones(2), state, value=jnp.asarray(True))
+
+
+def test_unknown_extra_args_are_ignored():
+    tx = js.reduce_on_plateau()
+    a = tx.update(jnp.ones(2), tx.init(None), value=1.0)
+    b = tx.update(jnp.ones(2), tx.init(None), value=1.0, step=3, key=jax.random.key(0))
+    jax.tree.map(np.testing.assert_array_equal, a, b)
+
+
+# -- sharding ------------------------------------------------------------------------------------
+
+_SHARDED = textwrap.dedent(
+    """
+    import jax, jax.numpy as jnp, numpy as np, optax
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+    import jaxsched as js
+
+    jax.config.update("jax_numpy_rank_promotion", "raise")
+    assert jax.device_count() == 8, jax.devices()
+    x = jax.random.normal(jax.random.key(0), (64, 32))
+    y = jnp.sin(x @ jnp.linspace(-1.0, 1.0, 32 * 8).reshape(32, 8))
+    opt = optax.chain(optax.adam(0.05),
+                      js.reduce_on_plateau(factor=0.5, patience=2, threshold=0.02))
+
+    def step(w, state):
+        loss, g = jax.value_and_grad(lambda w: jnp.mean((jnp.tanh(x @ w) - y) ** 2))(w)
+        updates, state = opt.update(g, state, w, value=loss)
+        return optax.apply_updates(w, updates), state, loss
+
+    def run(w):
+        state = opt.init(w)
+        f = jax.jit(step)
+        scales = []
+        for _ in range(80):
+            w, state, loss = f(w, state)
+            scales.append(float(js.plateau_scale(state)))
+        return w, state, scales
+
+    with jax.numpy_dtype_promotion("standard"):  # optax.adam needs it (see the tests)
+        w0 = jnp.zeros((32, 8))
+        w1, s1, scales1 = run(jax.device_put(w0, jax.devices()[0]))
+        mesh = Mesh(np.array(jax.devices()), ("d",))
+        sharded = NamedSharding(mesh, P(None, "d"))
+        w8, s8, scales8 = run(jax.device_put(w0, sharded))
+
+    assert len(w8.sharding.device_set) == 8 and w8.sharding.spec == P(None, "d"), w8.sharding
+    for leaf in s8[1]:
+        assert len(leaf.sharding.device_set) == 8 and leaf.sharding.is_fully_replicated, leaf
+    assert scales8 == scales1 and min(scales1) < 1.0, (scales1, scales8)
+    for a, b in zip(jax.tree.leaves(s1[1]), jax.tree.leaves(s8[1])):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(w1), np.asarray(w8), rtol=1e-5, atol=1e-6)
+    print("OK", scales1[-1])
+    """
+)
+
+
+def test_sharded_over_eight_devices_matches_single_device():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
+               JAX_PLATFORMS="cpu")
+    root = pathlib.Path(__file__).resolve().parents[1]
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
+    result = subprocess.run([sys.executable, "-W", "error", "-c", _SHARDED], env=env, cwd=root,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "OK" in result.stdout, result.stdout + result.stderr
