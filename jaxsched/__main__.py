@@ -1,0 +1,279 @@
+"""The command line: ``python -m jaxsched show CONFIG.json --steps N`` and ``... demo``.
+
+``show`` prints a schedule given as a JSON config (see `jaxsched.to_config`): its repr, a table of
+values at chosen steps and a terminal chart, and writes a PNG with ``--png FILE``. A config that
+cannot be read or built gives a one-line error naming the bad field, and exit code 2.
+
+``demo`` trains a small model on scikit-learn's handwritten digits under several schedules, runs
+the learning-rate range test, prints a results table and writes a PNG (see `jaxsched._demo`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ._demo import DEFAULTS, MissingDependency
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2  # a bad command line or a bad config (argparse also exits with 2)
+
+LOG_DECADES = 4  # a log-scale chart shows this many decades below its largest value
+MAX_EVALUATIONS = 1_000_000  # `show` evaluates every step up to this many, else a sample
+
+
+class CliError(Exception):
+    """An error reported as one line on stderr, with an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE):
+        super().__init__(message)
+        self.code = code
+
+
+# -- show ------------------------------------------------------------------------------------------
+
+
+def load_config(path: str) -> Any:
+    """Reads and builds the schedule in the JSON file `path`; `CliError` for anything bad."""
+    from ._schedule import from_config
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise CliError(f"{path}: cannot read: {e.strerror or e}") from None
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as e:
+        where = f"line {e.lineno}, column {e.colno}"
+        raise CliError(f"{path}: invalid JSON: {e.msg} ({where})") from None
+    try:
+        return from_config(config)
+    except (ValueError, TypeError) as e:
+        raise CliError(f"{path}: {e}") from None
+
+
+def table_steps(num_steps: int, rows: int = 11) -> list[int]:
+    """Round steps from 0 to `num_steps` (both included) for the value table."""
+    if num_steps < rows - 1:
+        return list(range(num_steps + 1))
+    return sorted({int(round(x)) for x in np.linspace(0, num_steps, rows)})
+
+
+def format_table(steps: Sequence[int], values: Sequence[float]) -> str:
+    """A two-column table ``step | learning rate``."""
+    width = max(4, len(str(max(steps))))
+    lines = [f"{'step':>{width}}  learning rate", f"{'-' * width}  -------------"]
+    lines += [f"{s:>{width}}  {v:.6g}" for s, v in zip(steps, values)]
+    return "\n".join(lines)
+
+
+def _chart_steps(num_steps: int) -> np.ndarray:
+    if num_steps + 1 <= MAX_EVALUATIONS:
+        return np.arange(num_steps + 1, dtype=np.int64)
+    return np.unique(np.round(np.linspace(0, num_steps, MAX_EVALUATIONS)).astype(np.int64))
+
+
+def ascii_chart(steps: np.ndarray, values: np.ndarray, *, width: int = 64, height: int = 12,
+                log_scale: bool = False) -> str:
+    """A terminal chart of `values` against `steps`, plain ASCII and no dependencies.
+
+    The steps are split into `width` columns; each column is drawn from the smallest to the largest
+    value in it, so jumps (a step decay) show as vertical strokes and nothing is aliased away.
+    A log-scale chart spans `LOG_DECADES` decades below the largest value.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    steps = np.asarray(steps)
+    if log_scale:
+        shown = np.where(values > 0, values, np.nan)
+        if not np.any(np.isfinite(shown)):
+            raise CliError("--log needs positive values; this schedule has none", EXIT_ERROR)
+        ys = np.log10(shown)
+        ys = np.maximum(ys, np.nanmax(ys) - LOG_DECADES)  # tiny values sit on the bottom row
+    else:
+        ys = np.where(np.isfinite(values), values, np.nan)
+    lo, hi = float(np.nanmin(ys)), float(np.nanmax(ys))
+    span = hi - lo
+
+    def row(y: float) -> int:
+        if span <= 0:
+            return (height - 1) // 2
+        return int(round((y - lo) / span * (height - 1)))
+
+    grid = [[" "] * width for _ in range(height)]
+    columns = np.array_split(np.arange(len(ys)), min(width, len(ys)))
+    for c, index in enumerate(columns):
+        col = ys[index]
+        col = col[np.isfinite(col)]
+        if col.size == 0:
+            continue
+        for r in range(row(float(col.min())), row(float(col.max())) + 1):
+            grid[height - 1 - r][c] = "*"
+
+    def label(y: float) -> str:
+        return f"{10 ** y if log_scale else y:.3g}"
+
+    labels = {0: label(hi), height - 1: label(lo)}
+    if height >= 5:
+        labels[(height - 1) // 2] = label(lo + span * (height - 1 - (height - 1) // 2)
+                                          / (height - 1) if span > 0 else lo)
+    pad = max(len(v) for v in labels.values())
+    used = max(len(columns), 1)
+    lines = [f"{labels.get(i, ''):>{pad}} |{''.join(r[:used])}".rstrip()
+             for i, r in enumerate(grid)]
+    lines.append(f"{'':>{pad}} +{'-' * used}")
+    first, last = str(int(steps[0])), str(int(steps[-1]))
+    gap = max(used - len(first) - len(last), 1)
+    note = "  (step; log scale)" if log_scale else "  (step)"
+    lines.append(f"{'':>{pad}}  {first}{' ' * gap}{last}{note}")
+    return "\n".join(lines)
+
+
+def show(config_path: str, num_steps: int, *, at: Sequence[int] | None = None,
+         png: str | None = None, log_scale: bool = False, chart: bool = True,
+         out: Any = None) -> int:
+    """What ``python -m jaxsched show`` does; returns the exit code."""
+    out = out or sys.stdout
+    if num_steps < 1 or num_steps > np.iinfo(np.int32).max:
+        raise CliError(f"--steps must be between 1 and 2**31 - 1, got {num_steps}")
+    schedule = load_config(config_path)
+    from ._plot import evaluate
+
+    print(repr(schedule), file=out)
+    print(file=out)
+    steps = sorted(set(at)) if at else table_steps(num_steps)
+    if any(s < 0 or s > np.iinfo(np.int32).max for s in steps):
+        raise CliError(f"--at steps must be between 0 and 2**31 - 1, got {steps}")
+    values = evaluate(schedule, np.asarray(steps, dtype=np.int64))
+    print(format_table(steps, values.tolist()), file=out)
+    if chart:
+        chart_steps = _chart_steps(num_steps)
+        print(file=out)
+        print(ascii_chart(chart_steps, evaluate(schedule, chart_steps), log_scale=log_scale),
+              file=out)
+    if png:
+        _write_png(schedule, num_steps, png, log_scale)
+        print(f"\nwrote {png}", file=out)
+    return EXIT_OK
+
+
+def _write_png(schedule: Any, num_steps: int, path: str, log_scale: bool) -> None:
+    try:
+        import matplotlib
+    except ImportError:
+        raise CliError("--png needs matplotlib: pip install 'jaxsched[plot]'", EXIT_ERROR) from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ._plot import plot
+
+    fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+    try:
+        plot(schedule, num_steps + 1, ax=ax, log_scale=log_scale)
+        ax.grid(alpha=0.3)
+        try:
+            fig.savefig(path, dpi=100)
+        except OSError as e:
+            raise CliError(f"{path}: cannot write: {e.strerror or e}", EXIT_ERROR) from None
+    finally:
+        plt.close(fig)
+
+
+# -- the command line ------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _step(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer step, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a step >= 0, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m jaxsched",
+        description="jaxsched: learning-rate schedules for JAX and Optax.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser(
+        "show",
+        help="print (and plot) a schedule given as a JSON config",
+        description="Print a schedule's repr, its values at a few steps and a terminal chart. "
+        'CONFIG.json holds what jaxsched.to_config writes, e.g. {"kind": "cosine_annealing", '
+        '"max_lr": 0.1, "cycle_length": 1000}.',
+    )
+    p.add_argument("config", metavar="CONFIG.json", help="the schedule's config")
+    p.add_argument("--steps", type=_positive_int, required=True, metavar="N",
+                   help="show steps 0 to N")
+    p.add_argument("--at", type=_step, nargs="+", metavar="STEP",
+                   help="steps for the table (default: 11 round steps from 0 to N)")
+    p.add_argument("--png", metavar="FILE", help="also write a plot to FILE (needs matplotlib)")
+    p.add_argument("--log", action="store_true", help="logarithmic y axis")
+    p.add_argument("--no-chart", action="store_true", help="no terminal chart")
+
+    d = commands.add_parser(
+        "demo",
+        help="train a small model on handwritten digits under several schedules",
+        description="Train one small MLP on scikit-learn's digits under several schedules, run "
+        "the learning-rate range test, print a results table and write a PNG of the lr and "
+        "loss curves. Needs the demo extra: pip install 'jaxsched[demo]'.",
+    )
+    d.add_argument("--steps", type=_positive_int, default=DEFAULTS["steps"], metavar="N",
+                   help=f"training steps per schedule (default {DEFAULTS['steps']})")
+    d.add_argument("--out", default=DEFAULTS["out"], metavar="DIR",
+                   help=f"folder for the PNG (default {DEFAULTS['out']})")
+    d.add_argument("--batch-size", type=_positive_int, default=DEFAULTS["batch_size"],
+                   metavar="B", help=f"batch size (default {DEFAULTS['batch_size']})")
+    d.add_argument("--hidden", type=_positive_int, default=DEFAULTS["hidden"], metavar="H",
+                   help=f"hidden units (default {DEFAULTS['hidden']})")
+    d.add_argument("--find-steps", type=_positive_int, default=DEFAULTS["find_steps"],
+                   metavar="N", help=f"steps of the lr range test (default "
+                   f"{DEFAULTS['find_steps']})")
+    d.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="random seed")
+    d.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line with `argv` (default: ``sys.argv[1:]``); returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "show":
+            return show(args.config, args.steps, at=args.at, png=args.png,
+                        log_scale=args.log, chart=not args.no_chart)
+        from ._demo import run_demo
+
+        run_demo(steps=args.steps, out=args.out, batch_size=args.batch_size,
+                 hidden=args.hidden, find_steps=args.find_steps, seed=args.seed,
+                 progress=not args.no_progress)
+        return EXIT_OK
+    except CliError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.code
+    except MissingDependency as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
