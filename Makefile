@@ -17,10 +17,14 @@ demo: $(STAMP)
 	$(BIN)/python -m jaxsched demo $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check jaxsched tests benchmarks
+	$(BIN)/ruff check jaxsched tests benchmarks tools
 
 test: lint
 	$(BIN)/python -m pytest -q -n 2 --doctest-modules jaxsched tests
+
+# docs/gallery.png: every shape and combinator (committed; regenerate after adding one)
+gallery: $(STAMP)
+	$(BIN)/python tools/gallery.py --out docs/gallery.png
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

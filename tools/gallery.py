@@ -1,0 +1,127 @@
+"""Renders the gallery of every shape and combinator to docs/gallery.png (``make gallery``).
+
+Each panel is titled with the expression that builds its schedule, exactly as a user writes it
+(``import jaxsched as js``, then ``js.<expression>``). Combinator panels draw the schedule they
+wrap as a dashed grey line. A test checks that every constructor `from_config` knows has a panel,
+so a new shape cannot be left out.
+
+Usage: python tools/gallery.py [--out docs/gallery.png] [--dpi 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+from typing import Any
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:  # run from a fresh clone without installing
+    sys.path.insert(0, ROOT)
+
+import jaxsched as js  # noqa: E402
+
+# (expression, steps drawn, expression of the wrapped schedule or None)
+SHAPES: list[tuple[str, int, str | None]] = [
+    ("constant(1.0)", 1000, None),
+    ("linear(1.0, 0.1, steps=800)", 1000, None),
+    ("step_decay(1.0, step_size=250, gamma=0.5)", 1000, None),
+    ("multistep_decay(1.0, milestones=[300, 600, 800], gamma=0.3)", 1000, None),
+    ("exponential_decay(1.0, gamma=0.99, transition_steps=5)", 1000, None),
+    ("polynomial_decay(1.0, max_update=800, power=2.0)", 1000, None),
+    ("inverse_time_decay(1.0, decay_rate=1.0, decay_steps=100)", 1000, None),
+    ("inverse_sqrt(1.0, warmup_steps=100)", 1000, None),
+    ("cosine_annealing(1.0, cycle_length=800, min_lr=0.1)", 1000, None),
+    ("log_annealing(1.0, steps=800)", 1000, None),
+    ("sgdr(1.0, cycle_length=100, cycle_mult=2, cycle_decay=0.8)", 1500, None),
+    ("cyclic(0.1, 1.0, step_size_up=100, mode='triangular2')", 1000, None),
+    ("one_cycle(1.0, total_steps=1000)", 1000, None),
+    ("one_cycle_momentum(total_steps=1000)", 1000, None),
+    ("warmup_stable_decay(1.0, warmup_steps=100, stable_steps=600, decay_steps=200, "
+     "decay='sqrt')", 1000, None),
+]
+
+COMBINATORS: list[tuple[str, int, str | None]] = [
+    ("join([linear(0.0, 1.0, steps=100), cosine_annealing(1.0, 900)], boundaries=[100])",
+     1000, None),
+    ("piecewise_constant(boundaries=[200, 500, 800], values=[1.0, 0.5, 0.8, 0.1])", 1000, None),
+    ("piecewise_linear(boundaries=[0, 200, 500, 900], values=[0.1, 1.0, 0.6, 0.0])", 1000, None),
+    ("warmup(cosine_annealing(1.0, 900), steps=100)", 1000, "cosine_annealing(1.0, 900)"),
+    ("staircase(exponential_decay(1.0, gamma=0.995), every=150)", 1000,
+     "exponential_decay(1.0, gamma=0.995)"),
+    ("repeat(warmup(cosine_annealing(1.0, 200), 50), period=250, decay=0.7)", 1000, None),
+    ("per_epoch(step_decay(1.0, step_size=3, gamma=0.5), steps_per_epoch=100)", 1000, None),
+    ("clip(cyclic(0.0, 1.0, step_size_up=125), min_value=0.2, max_value=0.8)", 1000,
+     "cyclic(0.0, 1.0, step_size_up=125)"),
+    ("cosine_annealing(1.0, 1000) * linear(0.2, 1.0, steps=500)", 1000, None),
+    ("schedule(lambda t: 1.0 / (1.0 + 0.02 * t))", 1000, None),
+]
+
+
+def namespace() -> dict[str, Any]:
+    """The public names of jaxsched, for evaluating the gallery's expressions."""
+    return {k: v for k, v in vars(js).items() if not k.startswith("_")}
+
+
+def build(expression: str) -> js.Schedule:
+    return eval(expression, namespace())  # our own constant expressions, above
+
+
+def entries() -> list[tuple[str, str, int, str | None]]:
+    """(section, expression, steps, wrapped) for every panel."""
+    return ([("shape", *e) for e in SHAPES] + [("combinator", *e) for e in COMBINATORS])
+
+
+def kinds_shown() -> set[str]:
+    """The constructor names the panels use at their top level (``binary`` for arithmetic)."""
+    return {build(expression).kind for _, expression, _, _ in entries()}
+
+
+def render(path: str, *, columns: int = 5, dpi: int = 60) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = entries()
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.75 * rows),
+                             layout="constrained")
+    try:
+        for ax, (section, expression, steps, wrapped) in zip(axes.flat, panels):
+            if wrapped is not None:
+                js.plot(build(wrapped), steps, ax=ax, color="0.6", linestyle="--", linewidth=1.2)
+            color = "C0" if section == "shape" else "C3"
+            js.plot(build(expression), steps, ax=ax, color=color, linewidth=1.8,
+                    title="\n".join(textwrap.wrap(expression, 44)))
+            ax.set_xlabel("")
+            ax.set_ylabel("")
+            ax.title.set_fontsize(9)
+            ax.tick_params(labelsize=8)
+            ax.grid(alpha=0.3)
+            low, high = ax.get_lines()[-1].get_ydata().min(), ax.get_lines()[-1].get_ydata().max()
+            if low == high:  # a flat line: show it against zero, not against a zoomed-in axis
+                ax.set_ylim(min(0.0, low), max(0.0, high) * 1.1 + (high == 0))
+        for ax in axes.flat[len(panels):]:
+            ax.axis("off")
+        fig.suptitle("jaxsched: every shape (blue) and combinator (red); x: step, y: value",
+                     fontsize=13)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        fig.savefig(path, dpi=dpi)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=os.path.join(ROOT, "docs", "gallery.png"))
+    parser.add_argument("--dpi", type=int, default=60)
+    args = parser.parse_args(argv)
+    print(f"wrote {render(args.out, dpi=args.dpi)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
