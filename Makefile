@@ -23,7 +23,7 @@ test: lint
 	$(BIN)/python -m pytest -q -n 2 --doctest-modules jaxsched tests
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
