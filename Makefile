@@ -27,7 +27,7 @@ gallery: $(STAMP)
 	$(BIN)/python tools/gallery.py --out docs/gallery.png
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
