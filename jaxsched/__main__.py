@@ -85,7 +85,8 @@ def ascii_chart(steps: np.ndarray, values: np.ndarray, *, width: int = 64, heigh
     """A terminal chart of `values` against `steps`, plain ASCII and no dependencies.
 
     The steps are split into `width` columns; each column is drawn from the smallest to the largest
-    value in it, so jumps (a step decay) show as vertical strokes and nothing is aliased away.
+    value in it and the last value of the column before, so the line is connected, jumps (a step
+    decay) show as vertical strokes and nothing is aliased away.
     A log-scale chart spans `LOG_DECADES` decades below the largest value.
     """
     values = np.asarray(values, dtype=np.float64)
@@ -108,13 +109,18 @@ def ascii_chart(steps: np.ndarray, values: np.ndarray, *, width: int = 64, heigh
 
     grid = [[" "] * width for _ in range(height)]
     columns = np.array_split(np.arange(len(ys)), min(width, len(ys)))
+    previous = None  # the last value of the column before: joining it draws a jump as a stroke
     for c, index in enumerate(columns):
         col = ys[index]
         col = col[np.isfinite(col)]
         if col.size == 0:
             continue
-        for r in range(row(float(col.min())), row(float(col.max())) + 1):
+        low, high = float(col.min()), float(col.max())
+        if previous is not None:
+            low, high = min(low, previous), max(high, previous)
+        for r in range(row(low), row(high) + 1):
             grid[height - 1 - r][c] = "*"
+        previous = float(col[-1])
 
     def label(y: float) -> str:
         return f"{10 ** y if log_scale else y:.3g}"

@@ -87,8 +87,8 @@ def init_mlp(key: jax.Array, sizes: tuple[int, ...]) -> list[dict[str, jax.Array
 
 def mlp(params: list[dict[str, jax.Array]], x: jax.Array) -> jax.Array:
     for layer in params[:-1]:
-        x = jax.nn.relu(x @ layer["w"] + layer["b"])
-    return x @ params[-1]["w"] + params[-1]["b"]
+        x = jax.nn.relu(x @ layer["w"] + layer["b"][None, :])
+    return x @ params[-1]["w"] + params[-1]["b"][None, :]
 
 
 def loss_fn(params: Any, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
