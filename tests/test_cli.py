@@ -1,0 +1,189 @@
+"""``python -m jaxsched``: `show` (table, chart, PNG, errors) and `demo` with tiny settings."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import jaxsched as js
+from jaxsched.__main__ import ascii_chart, main, table_steps
+from tests.pngs import assert_png
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, config, name: str = "config.json") -> str:
+    path = tmp_path / name
+    path.write_text(config if isinstance(config, str) else json.dumps(config))
+    return str(path)
+
+
+def table_rows(text: str) -> dict[int, float]:
+    """The `step  value` rows of `show`'s table."""
+    rows = {}
+    lines = text.splitlines()
+    start = lines.index(next(line for line in lines if line.split() == ["step", "learning",
+                                                                          "rate"]))
+    for line in lines[start + 2:]:
+        if not line.strip():
+            break
+        step, value = line.split()
+        rows[int(step)] = float(value)
+    return rows
+
+
+def test_show_prints_the_repr_a_table_at_round_steps_and_a_chart(tmp_path, capsys):
+    s = js.step_decay(0.1, step_size=300, gamma=0.5)
+    assert main(["show", write(tmp_path, js.to_config(s)), "--steps", "1000"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == repr(s)
+    rows = table_rows(out)
+    assert list(rows) == list(range(0, 1001, 100))
+    for step, value in rows.items():
+        assert value == pytest.approx(0.1 * 0.5 ** (step // 300), rel=1e-5)
+    chart = out.split("\n\n")[2].splitlines()
+    assert chart[0].lstrip().startswith("0.1 |*")  # the top row starts at the initial value
+    assert chart[-3].endswith("*")  # ... and the bottom row ends at the final value
+    assert chart[-1].split() == ["0", "1000", "(step)"]
+
+
+def test_show_at_chosen_steps_and_a_png(tmp_path, capsys):
+    s = js.sgdr(0.1, cycle_length=100, cycle_mult=2)
+    png = tmp_path / "out" / "s.png"
+    png.parent.mkdir()
+    code = main(["show", write(tmp_path, js.to_config(s)), "--steps", "700", "--at", "299",
+                 "0", "100", "--png", str(png), "--log"])
+    assert code == 0
+    out = capsys.readouterr().out
+    rows = table_rows(out)
+    assert list(rows) == [0, 100, 299]
+    np.testing.assert_allclose(list(rows.values()), np.asarray(s(np.array([0, 100, 299]))),
+                               rtol=1e-5)
+    assert "(step; log scale)" in out and f"wrote {png}" in out
+    assert_png(png)
+
+
+def test_table_steps():
+    assert table_steps(5) == [0, 1, 2, 3, 4, 5]
+    assert table_steps(1000) == list(range(0, 1001, 100))
+    assert table_steps(33) == [0, 3, 7, 10, 13, 16, 20, 23, 26, 30, 33]
+
+
+def test_ascii_chart_draws_jumps_as_vertical_strokes():
+    steps = np.arange(40)
+    chart = ascii_chart(steps, np.where(steps < 20, 1.0, 0.0), width=40, height=5).splitlines()
+    grid = [line.split("|", 1)[1].ljust(40) for line in chart[:5]]
+    assert grid[0] == "*" * 21 + " " * 19
+    assert grid[-1] == " " * 20 + "*" * 20
+    assert all(row[20] == "*" for row in grid)  # the jump at step 20 spans every row
+    assert [line.split("|")[0].strip() for line in chart[:5]] == ["1", "", "0.5", "", "0"]
+    flat = ascii_chart(steps, np.full(40, 0.5), width=40, height=5).splitlines()
+    assert flat[2].split("|", 1)[1] == "*" * 40
+    assert all("*" not in line.split("|", 1)[1] for i, line in enumerate(flat[:5]) if i != 2)
+    long = ascii_chart(np.arange(10**5), np.linspace(1.0, 0.0, 10**5), width=10, height=10)
+    rows = [line.split("|", 1)[1].ljust(10) for line in long.splitlines()[:10]]
+    assert rows[0][0] == "*" and rows[-1][-1] == "*" and rows[0][-1] == rows[-1][0] == " "
+
+
+BAD_CONFIGS = {
+    "nested field": ({"kind": "binary", "op": "mul", "left": {"kind": "constant", "value": 2.0},
+                      "right": {"kind": "sgdr", "max_lr": 0.1, "cycle_length": 0}},
+                     "right.cycle_length must be a positive integer"),
+    "unknown kind": ({"kind": "cosine"}, "config.kind: unknown kind 'cosine'"),
+    "bad value": ({"kind": "constant", "value": "fast"}, "value must be a finite number"),
+    "no kind": ({"value": 1.0}, "missing field 'kind'"),
+    "not json": ('{"kind": "constant",', "invalid JSON"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_CONFIGS)
+def test_show_a_bad_config_is_one_line_on_stderr_and_exit_code_2(tmp_path, capsys, name):
+    config, message = BAD_CONFIGS[name]
+    path = write(tmp_path, config)
+    assert main(["show", path, "--steps", "10"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith(f"error: {path}: ") and message in captured.err
+
+
+def test_show_a_missing_file_exits_2(tmp_path, capsys):
+    assert main(["show", str(tmp_path / "nope.json"), "--steps", "10"]) == 2
+    assert "nope.json: cannot read" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["show", "c.json"], ["show", "c.json", "--steps", "0"],
+                                  ["show", "c.json", "--steps", "5", "--at", "-1"], []])
+def test_bad_command_lines_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+
+
+def test_python_m_jaxsched_exits_2_without_a_traceback(tmp_path):
+    config, message = BAD_CONFIGS["nested field"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"}
+    result = subprocess.run(
+        [sys.executable, "-m", "jaxsched", "show", write(tmp_path, config), "--steps", "10"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert message in result.stderr
+
+
+def test_demo_with_tiny_settings(tmp_path):
+    from jaxsched._demo import PEAK_LR, run_demo
+
+    stream = io.StringIO()
+    results, finder, path = run_demo(steps=24, hidden=8, find_steps=12, out=str(tmp_path / "d"),
+                                     progress=False, stream=stream)
+    printed = stream.getvalue()
+    names = ["constant", "step decay", "cosine + warmup", "one-cycle", "SGDR",
+             "reduce on plateau"]
+    assert [r.name for r in results] == names
+    table = printed[printed.index("schedule "):].splitlines()
+    assert table[0].split() == ["schedule", "train", "loss", "test", "loss", "test", "acc",
+                                "time"]
+    for line, r in zip(table[2:], results):
+        assert line.startswith(r.name)
+        train_loss, test_loss, accuracy, seconds = line[len(r.name):].split()[:4]
+        assert float(train_loss) == pytest.approx(r.train_loss, abs=1e-4)
+        assert 0 < float(test_loss) < 5 and 0 <= float(accuracy.rstrip("%")) <= 100
+        assert float(seconds) > 0
+        assert r.losses.shape == r.lrs.shape == (24,) and np.all(np.isfinite(r.losses))
+    # the recorded learning rates are those of the schedules
+    by_name = {r.name: r for r in results}
+    np.testing.assert_allclose(by_name["step decay"].lrs,
+                               [PEAK_LR * 0.1 ** (t // 8) for t in range(24)], rtol=1e-6)
+    np.testing.assert_allclose(by_name["constant"].lrs, PEAK_LR, rtol=1e-7)
+    assert by_name["cosine + warmup"].lrs[0] == 0.0
+    assert np.all(by_name["reduce on plateau"].lrs <= PEAK_LR * (1 + 1e-6))
+    assert len(finder.lrs) >= 3 and "lr_find (12 steps" in printed
+    assert path == str(tmp_path / "d" / "demo.png") and f"wrote {path}" in printed
+    assert_png(path, min_size=(900, 250))
+
+
+def test_demo_command_line_passes_its_flags(monkeypatch, capsys):
+    import jaxsched._demo
+
+    seen = {}
+    monkeypatch.setattr(jaxsched._demo, "run_demo", lambda **kwargs: seen.update(kwargs))
+    assert main(["demo", "--steps", "30", "--out", "x", "--no-progress", "--seed", "3"]) == 0
+    assert seen == {"steps": 30, "out": "x", "batch_size": 8, "hidden": 128, "find_steps": 100,
+                    "seed": 3, "progress": False}
+
+
+def test_demo_without_scikit_learn_names_the_demo_extra(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    assert main(["demo", "--steps", "5", "--out", str(tmp_path), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "pip install 'jaxsched[demo]'" in err and err.count("\n") == 1
