@@ -7,6 +7,9 @@ at run time. See README.md.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._finder import LRFindResult as LRFindResult
+from ._finder import lr_find as lr_find
+from ._finder import make_train_step as make_train_step
 from ._schedule import Schedule as Schedule
 from ._schedule import from_config as from_config
 from ._schedule import to_config as to_config
