@@ -166,7 +166,7 @@ def test_too_few_points_give_no_suggestion_and_say_why():
 
 
 @pytest.mark.parametrize("mode, min_lr, max_lr", [
-    ("exp", 3e-7, 7.7), ("exp", 1e-3, 1e-2), ("linear", 0.0, 0.3), ("linear", 0.25, 5.5),
+    ("exp", 3e-7, 7.7), ("exp", 7e-7, 0.9), ("linear", 0.0, 0.3), ("linear", 0.25, 5.5),
 ])
 def test_grid_is_float64_and_includes_both_ends(mode, min_lr, max_lr):
     def lr_as_loss(params, opt_state, batch, lr):
@@ -535,3 +535,22 @@ def test_digits_mlp_suggestion_beats_ten_times_more_and_less(optimizer):
         # Adam at a constant lr near its limit is noisy from seed to seed (one seed of four
         # may end above lr / 10), so the criterion is on the mean over seeds.
         assert suggested.mean() < below.mean() and suggested.mean() < above.mean(), losses
+
+
+def test_float64_sweep_when_x64_is_enabled():
+    received = []
+
+    def lr_as_loss(params, opt_state, batch, lr):
+        received.append(lr.dtype)
+        return params, opt_state, batch - lr
+
+    with jax.enable_x64(True):
+        table = np.linspace(1.0, 0.5, 40)  # float64 losses
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = js.lr_find(lr_as_loss, jnp.zeros((), jnp.float64), (), table,
+                                min_lr=7e-7, max_lr=0.9, num_steps=40, smoothing=0.9)
+    assert set(received) == {np.dtype(np.float64)}
+    np.testing.assert_array_equal(result.losses, table - result.lrs)  # the grid, unrounded
+    _, expected = reference_divergence(table - result.lrs, 0.9, 4.0, ratio_test=True)
+    np.testing.assert_allclose(result.smoothed_losses, expected, rtol=1e-13)
