@@ -251,21 +251,29 @@ def _steep(lrs: np.ndarray, losses: np.ndarray) -> tuple[float | None, str | Non
 
 
 def _valley(lrs: np.ndarray, losses: np.ndarray) -> tuple[float | None, str | None]:
-    # length[i]: the longest strictly decreasing subsequence ending at i (patience sorting on
-    # the negated losses, O(n log n); fastai's double loop is O(n^2)).
-    length = np.empty(len(losses), dtype=np.int64)
-    tails: list[float] = []
-    for i, value in enumerate((-losses).tolist()):
-        k = bisect.bisect_left(tails, value)
-        tails[k:k + 1] = [value]
-        length[i] = k + 1
-    end = int(np.argmax(length))  # the first end of a longest one, as in fastai
+    # length[i]: the longest strictly decreasing subsequence ending at i, by patience sorting
+    # (O(n log n); fastai's double loop is O(n^2)).
+    values = losses.tolist()
+    length, tails = [], []  # tails[k]: the highest last value of a run of length k + 1
+    for value in values:
+        k = bisect.bisect_left(tails, -value)
+        tails[k:k + 1] = [-value]
+        length.append(k + 1)
+    end = length.index(max(length))  # the first end of a longest run, as in fastai
     if length[end] < 2:
         return None, "the smoothed loss never falls over the usable points; lower min_lr."
+    # Back from the end through the earliest predecessor each time (fastai's choice). Points
+    # with the same length have non-decreasing losses (a higher earlier one would lengthen the
+    # later one's run), so the earliest predecessor higher than the current point is found by
+    # bisection in its length class.
+    members: dict[int, list[int]] = {}
+    for i, n in enumerate(length):
+        members.setdefault(n, []).append(i)
     start = end
-    while length[start] > 1:  # back through the first predecessor each time, as in fastai
-        earlier = (losses[:start] > losses[start]) & (length[:start] == length[start] - 1)
-        start = int(np.argmax(earlier))
+    while length[start] > 1:
+        group = members[length[start] - 1]
+        k = bisect.bisect_right([values[j] for j in group], values[start])
+        start = group[k]
     third = (end - start) / 3
     return float(lrs[start + int(third) + int(third / 2)]), None
 
@@ -275,12 +283,25 @@ def _valley(lrs: np.ndarray, losses: np.ndarray) -> tuple[float | None, str | No
 # ---------------------------------------------------------------------------------------------
 
 
-class _Carry(NamedTuple):
+class _State(NamedTuple):
+    """What changes from one step of the sweep to the next."""
+
     params: Any
     opt_state: Any
     average: jax.Array  # the moving average before bias correction
     best: jax.Array  # the lowest smoothed loss so far (+inf before the first step)
     active: jax.Array  # False once the loss has diverged
+
+
+class _Sweep(NamedTuple):
+    """All a chunk needs besides the batches, on the device, passed from chunk to chunk."""
+
+    state: _State
+    start: jax.Array  # the index of the next chunk's first step
+    lrs: jax.Array  # the whole grid, padded to a whole number of chunks
+    num_steps: jax.Array
+    smoothing: jax.Array
+    threshold: jax.Array
 
 
 def _grid(min_lr: float, max_lr: float, num_steps: int, mode: str) -> np.ndarray:
@@ -318,10 +339,11 @@ def _describe(tree: Any) -> str:
 
 
 @jax.jit(static_argnames=("train_step", "batch_fn"))
-def _start(params, opt_state, batches, lr, *, train_step, batch_fn):
-    """Checks what `train_step` returns (at trace time) and builds the initial carry."""
+def _start(params, opt_state, batches, lrs, num_steps, smoothing, threshold, *, train_step,
+           batch_fn):
+    """Checks what `train_step` returns (at trace time) and sets up the sweep on the device."""
     batch = _batch(batches, batch_fn, jnp.zeros((), jnp.int32))
-    out = jax.eval_shape(train_step, params, opt_state, batch, lr)
+    out = jax.eval_shape(train_step, params, opt_state, batch, lrs[0])
     if not (isinstance(out, tuple) and len(out) == 3):
         raise TypeError(
             "train_step must return a tuple (params, opt_state, loss), "
@@ -341,45 +363,49 @@ def _start(params, opt_state, batches, lr, *, train_step, batch_fn):
             "train_step must return a real scalar loss, got a loss of "
             f"{_describe(loss)}; reduce it to a scalar (e.g. with .mean())"
         )
-    # The carry takes the dtypes train_step returns (dropping weak types), so the two branches
+    # The state takes the dtypes train_step returns (dropping weak types), so the two branches
     # of the `lax.cond` in `_chunk` agree.
     params, opt_state = jax.tree_util.tree_map(
         lambda x, o: jnp.asarray(x).astype(o.dtype), (params, opt_state), (new_params, new_state)
     )
     dtype = jnp.float64 if loss.dtype == jnp.float64 else jnp.float32  # smoothing precision
-    return _Carry(params, opt_state, jnp.zeros((), dtype), jnp.full((), jnp.inf, dtype),
-                  jnp.ones((), jnp.bool_))
+    state = _State(params, opt_state, jnp.zeros((), dtype), jnp.full((), jnp.inf, dtype),
+                   jnp.ones((), jnp.bool_))
+    return _Sweep(state, jnp.zeros((), jnp.int32), lrs, jnp.asarray(num_steps, jnp.int32),
+                  jnp.asarray(smoothing).astype(dtype), jnp.asarray(threshold).astype(dtype))
 
 
-@jax.jit(static_argnames=("train_step", "batch_fn"))
-def _chunk(carry, start, lrs, num_steps, batches, smoothing, threshold, *, train_step, batch_fn):
-    """Runs one chunk of the sweep; steps past `num_steps` or after divergence are skipped."""
-    steps = start + jnp.arange(lrs.shape[0], dtype=jnp.int32)
-    dtype = carry.average.dtype
-    beta = jnp.asarray(smoothing).astype(dtype)
-    factor = jnp.asarray(threshold).astype(dtype) - 1
+@jax.jit(static_argnames=("length", "train_step", "batch_fn"))
+def _chunk(sweep, batches, *, length, train_step, batch_fn):
+    """Runs the next `length` steps; steps past `num_steps` or after divergence are skipped."""
+    steps = sweep.start + jnp.arange(length, dtype=jnp.int32)
+    lrs = lax.dynamic_slice_in_dim(sweep.lrs, sweep.start, length)
+    beta = sweep.smoothing
+    dtype = beta.dtype
+    factor = sweep.threshold - 1
     zero = jnp.zeros((), dtype)
 
-    def take(c: _Carry, i: jax.Array, lr: jax.Array) -> tuple[_Carry, tuple]:
-        params, opt_state, loss = train_step(c.params, c.opt_state, _batch(batches, batch_fn, i),
+    def take(s: _State, i: jax.Array, lr: jax.Array) -> tuple[_State, tuple]:
+        params, opt_state, loss = train_step(s.params, s.opt_state, _batch(batches, batch_fn, i),
                                              lr)
         loss = jnp.asarray(loss).astype(dtype)
-        average = beta * c.average + (1 - beta) * loss
+        average = beta * s.average + (1 - beta) * loss
         smoothed = average / (1 - beta ** (i + 1).astype(dtype))
-        best = jnp.where(smoothed < c.best, smoothed, c.best)
+        best = jnp.where(smoothed < s.best, smoothed, s.best)
         # fastai's test is `smoothed > threshold * best`; for best > 0 this is the same, and it
         # stays meaningful for negative losses (see `lr_find`).
         diverged = ~jnp.isfinite(smoothed) | (smoothed - best > factor * jnp.abs(best))
-        return _Carry(params, opt_state, average, best, ~diverged), (loss, smoothed, c.active)
+        return _State(params, opt_state, average, best, ~diverged), (loss, smoothed, s.active)
 
-    def skip(c: _Carry, i: jax.Array, lr: jax.Array) -> tuple[_Carry, tuple]:
-        return c, (zero, zero, jnp.zeros((), jnp.bool_))
+    def skip(s: _State, i: jax.Array, lr: jax.Array) -> tuple[_State, tuple]:
+        return s, (zero, zero, jnp.zeros((), jnp.bool_))
 
-    def body(c: _Carry, x: tuple[jax.Array, jax.Array]) -> tuple[_Carry, tuple]:
+    def body(s: _State, x: tuple[jax.Array, jax.Array]) -> tuple[_State, tuple]:
         i, lr = x
-        return lax.cond(c.active & (i < num_steps), take, skip, c, i, lr)
+        return lax.cond(s.active & (i < sweep.num_steps), take, skip, s, i, lr)
 
-    return lax.scan(body, carry, (steps, lrs))
+    state, outputs = lax.scan(body, sweep.state, (steps, lrs))
+    return sweep._replace(state=state, start=sweep.start + length), outputs
 
 
 def _check_batches(batches: Any, num_steps: int) -> Any:
@@ -567,22 +593,15 @@ def lr_find(
     padded[:num_steps] = grid
 
     statics = {"train_step": train_step, "batch_fn": batch_fn}
-    carry = _start(params, opt_state, batches, padded[0], **statics)
-    # Everything a chunk needs goes to the device in one transfer, before the first chunk.
-    scalar = carry.average.dtype.type
-    per_chunk, settings = jax.device_put((
-        [(np.int32(k * length), padded[k * length:(k + 1) * length]) for k in range(chunks)],
-        (np.int32(num_steps), scalar(smoothing), scalar(threshold)),
-    ))
-    # Each chunk is dispatched before the previous one is read back, so the host never waits
+    sweep = _start(params, opt_state, batches, padded, num_steps, smoothing, threshold, **statics)
+    # Each chunk is dispatched before the previous one is read back, so the host does not wait
     # between chunks; a chunk sent after a divergence skips all its steps.
     outputs, active = [], True
     try:
         for k in range(chunks + 1):
-            previous = carry.active
+            previous = sweep.state.active
             if k < chunks:
-                carry, out = _chunk(carry, *per_chunk[k], settings[0], batches, *settings[1:],
-                                    **statics)
+                sweep, out = _chunk(sweep, batches, length=length, **statics)
                 outputs.append(out)
             if k > 0:
                 active = bool(previous)
