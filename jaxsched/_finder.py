@@ -385,9 +385,16 @@ def _chunk(sweep, batches, *, length, train_step, batch_fn):
     factor = sweep.threshold - 1
     zero = jnp.zeros((), dtype)
 
-    def take(s: _State, i: jax.Array, lr: jax.Array) -> tuple[_State, tuple]:
-        params, opt_state, loss = train_step(s.params, s.opt_state, _batch(batches, batch_fn, i),
-                                             lr)
+    if batch_fn is None:
+        # The chunk's batches are gathered before the loop: a loop reading the whole `batches`
+        # would make XLA copy all of it into the loop at every chunk.
+        rows = jnp.minimum(steps, sweep.num_steps - 1)  # padding steps (skipped) reuse the last
+        batches = jax.tree_util.tree_map(lambda x: x[rows], batches)
+
+    def take(s: _State, i: jax.Array, lr: jax.Array, batch: Any) -> tuple[_State, tuple]:
+        if batch_fn is not None:
+            batch = batch_fn(i)
+        params, opt_state, loss = train_step(s.params, s.opt_state, batch, lr)
         loss = jnp.asarray(loss).astype(dtype)
         average = beta * s.average + (1 - beta) * loss
         smoothed = average / (1 - beta ** (i + 1).astype(dtype))
@@ -397,14 +404,14 @@ def _chunk(sweep, batches, *, length, train_step, batch_fn):
         diverged = ~jnp.isfinite(smoothed) | (smoothed - best > factor * jnp.abs(best))
         return _State(params, opt_state, average, best, ~diverged), (loss, smoothed, s.active)
 
-    def skip(s: _State, i: jax.Array, lr: jax.Array) -> tuple[_State, tuple]:
+    def skip(s: _State, i: jax.Array, lr: jax.Array, batch: Any) -> tuple[_State, tuple]:
         return s, (zero, zero, jnp.zeros((), jnp.bool_))
 
-    def body(s: _State, x: tuple[jax.Array, jax.Array]) -> tuple[_State, tuple]:
-        i, lr = x
-        return lax.cond(s.active & (i < sweep.num_steps), take, skip, s, i, lr)
+    def body(s: _State, x: tuple) -> tuple[_State, tuple]:
+        return lax.cond(s.active & (x[0] < sweep.num_steps), take, skip, s, *x)
 
-    state, outputs = lax.scan(body, sweep.state, (steps, lrs))
+    xs = (steps, lrs, None if batch_fn is not None else batches)
+    state, outputs = lax.scan(body, sweep.state, xs)
     return sweep._replace(state=state, start=sweep.start + length), outputs
 
 
