@@ -93,6 +93,8 @@ class LRFindResult:
             )
         for name, array in arrays.items():
             object.__setattr__(self, name, array)
+        if np.any(arrays["lrs"] < 0) or np.any(np.diff(arrays["lrs"]) <= 0):
+            raise ValueError("lrs must be non-negative and strictly increasing")
         if self.num_steps is None:
             object.__setattr__(self, "num_steps", len(arrays["lrs"]))
         _checks.choice("mode", self.mode, ("exp", "linear"))
@@ -474,7 +476,7 @@ def lr_find(
 
     Step ``i`` (from 0) trains with ``lrs[i]``, a grid from `min_lr` to `max_lr` computed in
     float64 on the host, both ends included (fastai's grid stops one step short of its
-    ``end_lr``; Lightning's repeats its first value, doubling its first gap):
+    ``end_lr``; Lightning's skips its second value, doubling its first gap):
 
     .. math::
         \mathrm{lr}_i = \mathrm{min\_lr}\,(\mathrm{max\_lr}/\mathrm{min\_lr})^{i/(n-1)}
@@ -510,8 +512,11 @@ def lr_find(
     chunk length (``ceil(num_steps / num_chunks)``) does. Build `train_step` once and reuse it:
     a new function object (a new lambda) means a new compilation.
 
-    `params` and `opt_state` are never modified or donated: the sweep trains on its own copy
-    and throws it away.
+    `params` and `opt_state` are only read: nothing is donated, so the caller's arrays stay
+    valid and unchanged, and the trained copy is thrown away.
+
+    Each chunk costs a dispatch and a read of one flag (a few tenths of a millisecond on a CPU);
+    for a model whose steps take microseconds, ``num_chunks=1`` is the fastest sweep.
 
     Args:
         train_step: a pure function ``train_step(params, opt_state, batch, lr) -> (params,

@@ -432,6 +432,8 @@ def test_result_is_read_only_and_checks_its_arrays():
         js.LRFindResult(np.ones(3), np.ones(3), np.ones(4))
     with pytest.raises(ValueError, match="^losses must be a 1-D array of finite numbers"):
         js.LRFindResult(np.ones(3), np.array([1.0, np.nan, 1.0]), np.ones(3))
+    with pytest.raises(ValueError, match="^lrs must be non-negative and strictly increasing"):
+        js.LRFindResult(np.array([1.0, 1.0, 2.0]), np.ones(3), np.ones(3))
     with pytest.raises(ValueError, match="^method must be one of"):
         result.suggest("slide")
     assert repr(result).startswith("LRFindResult(points=20 of 20, mode='exp'")
