@@ -136,10 +136,11 @@ class LRFindResult:
           longest strictly decreasing subsequence of the smoothed loss, treat the span from its
           first to its last index as the valley, and pick the point
           ``start + int(s) + int(s / 2)`` with ``s = (end - start) / 3``, about halfway down.
-          fastai estimates the start as ``end - length``, which is one before the shortest
-          possible start and is -1 (wrapping round to the largest lr) when the valley begins
-          at the first point; we follow the subsequence back to its actual first index. No
-          suggestion when no two points decrease.
+          fastai takes ``end - length`` as the start, one before where a contiguous run of
+          that length would begin, and -1 (wrapping round to the largest lr) when the run
+          begins at the first point; we follow the subsequence back (through the earliest
+          predecessor, fastai's tie-break) to its actual first index. No suggestion when no two
+          points decrease.
         * ``"minimum"``: the lr at the minimum of the smoothed loss, divided by 10 (fastai's
           ``minimum``, the "one order of magnitude below the minimum" advice of its book).
 
