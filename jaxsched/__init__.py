@@ -7,6 +7,9 @@ at run time. See README.md.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._finder import LRFindResult as LRFindResult
+from ._finder import lr_find as lr_find
+from ._finder import make_train_step as make_train_step
 from ._plateau import PlateauState as PlateauState
 from ._plateau import plateau_scale as plateau_scale
 from ._plateau import reduce_on_plateau as reduce_on_plateau
