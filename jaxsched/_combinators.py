@@ -367,8 +367,8 @@ class _Warmup(Schedule):
         init = as_float(self.init_value, t)
         if self.shape == "linear":
             ramp = mix(target, init, f)
-        elif self.shape == "cosine":
-            ramp = mix(init, target, half_cosine(f, g))
+        elif self.shape == "cosine":  # weight (1 - cos(pi f)) / 2, precise near both ends
+            ramp = mix(target, init, half_cosine(g, f))
         else:  # "exponential": geometric interpolation, init * (target / init) ** f
             ramp = init * jnp.power(target / init, f)
         return jnp.where(t < n, ramp, after)
