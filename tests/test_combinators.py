@@ -364,7 +364,7 @@ def test_search_is_searchsorted_right():
     from jaxsched._combinators import _search
 
     rng = np.random.default_rng(5)
-    for n in (1, 2, 7, 8, 100):
+    for n in (1, 2, 7, 32, 33, 100):
         boundaries = np.sort(rng.integers(0, 50, n)).astype(np.int32)
         boundaries[-1] = 2**31 - 1 if n > 4 else boundaries[-1]
         steps = np.concatenate([np.arange(0, 60), [2**31 - 2, 2**31 - 1]]).astype(np.int32)
@@ -377,11 +377,11 @@ def test_search_is_searchsorted_right():
 
 def test_piecewise_constant_jaxpr_is_small_and_constant_size():
     sizes = []
-    for n in (10, 1000):
+    for n in (10, 100, 1000):
         s = js.piecewise_constant(np.arange(1, n + 1) * 7, np.linspace(1.0, 0.0, n + 1))
         sizes.append(count_equations(jax.make_jaxpr(s)(jnp.int32(3)).jaxpr))
-    assert sizes[1] <= 32
-    assert sizes[0] == sizes[1]
+    assert max(sizes) <= 32
+    assert sizes[1] == sizes[2]  # a binary search from 33 boundaries on: log n is in the loop
 
 
 def test_join_jaxpr_does_not_grow_with_pieces():
@@ -390,13 +390,13 @@ def test_join_jaxpr_does_not_grow_with_pieces():
         s = js.join(pieces, np.arange(1, n) * 20)
         return count_equations(jax.make_jaxpr(s)(jnp.int32(3)).jaxpr)
 
-    assert size(4) == size(512)
-    # One evaluation per kind of piece, not per piece: 2 kinds cost the same at 4 or 64 pieces.
+    assert size(4) <= size(64) == size(512)
+    # One evaluation per kind of piece, not per piece: 2 kinds cost the same at 34 or 64 pieces.
     two = [js.sgdr(1.0, 5, cycle_mult=2), js.constant(0.1)]
-    small = js.join(two * 2, [5, 10, 15])
+    small = js.join(two * 17, np.arange(1, 34) * 5)
     large = js.join(two * 32, np.arange(1, 64) * 5)
     step = jnp.int32(3)
     assert count_equations(jax.make_jaxpr(small)(step).jaxpr) == count_equations(
         jax.make_jaxpr(large)(step).jaxpr)
-    np.testing.assert_array_equal(np.asarray(large(np.arange(0, 20))),
-                                  np.asarray(small(np.arange(0, 20))))
+    np.testing.assert_array_equal(np.asarray(large(np.arange(0, 170))),
+                                  np.asarray(small(np.arange(0, 170))))
