@@ -14,8 +14,10 @@ For each: the jaxpr size (top-level equations, and with nested jaxprs counted), 
 (trace, lower and compile a fresh ``jax.jit``), and the evaluation time: a jitted call on one
 scalar step for ``join`` (what a training step pays), and ``jax.jit(jax.vmap(s))`` over
 ``--steps`` steps for ``piecewise_constant``. Every timed quantity is the median over ``--reps``
-repetitions, and the repetitions are interleaved (every variant once per round), so that drift in
-the machine's speed hits all variants alike; every timed call ends in ``block_until_ready``.
+repetitions (a scalar call's time in one repetition is itself the median of ``--calls`` calls,
+each timed on its own), and the repetitions are interleaved (every variant once per round, the
+starting variant rotating), so that drift in the machine's speed hits all variants alike; every
+timed call ends in ``block_until_ready``.
 """
 
 from __future__ import annotations
@@ -67,10 +69,13 @@ def compile_seconds(fn, arg) -> float:
 
 
 def call_seconds(compiled, arg, calls: int) -> float:
-    start = time.perf_counter()
+    """The median over `calls` calls, each timed on its own (robust to preemption by load)."""
+    times = []
     for _ in range(calls):
+        start = time.perf_counter()
         compiled(arg).block_until_ready()
-    return (time.perf_counter() - start) / calls
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def join_pair(n: int, rng: np.random.Generator):
