@@ -14,10 +14,10 @@ For each: the jaxpr size (top-level equations, and with nested jaxprs counted), 
 (trace, lower and compile a fresh ``jax.jit``), and the evaluation time: a jitted call on one
 scalar step for ``join`` (what a training step pays), and ``jax.jit(jax.vmap(s))`` over
 ``--steps`` steps for ``piecewise_constant``. Every timed quantity is the median over ``--reps``
-repetitions (a scalar call's time in one repetition is itself the median of ``--calls`` calls,
-each timed on its own), and the repetitions are interleaved (every variant once per round, the
-starting variant rotating), so that drift in the machine's speed hits all variants alike; every
-timed call ends in ``block_until_ready``.
+repetitions, and the repetitions are interleaved (every variant once per round, the starting
+variant rotating), so that drift in the machine's speed hits all variants alike. A scalar call's
+time in one repetition is itself the median of ``--calls`` single calls, all the ``join``
+variants called in turn, call by call. Every timed call ends in ``block_until_ready``.
 """
 
 from __future__ import annotations
@@ -68,14 +68,20 @@ def compile_seconds(fn, arg) -> float:
     return time.perf_counter() - start
 
 
-def call_seconds(compiled, arg, calls: int) -> float:
-    """The median over `calls` calls, each timed on its own (robust to preemption by load)."""
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        compiled(arg).block_until_ready()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def call_seconds(compiled, arg) -> float:
+    start = time.perf_counter()
+    compiled(arg).block_until_ready()
+    return time.perf_counter() - start
+
+
+def scalar_call_seconds(group: list[dict], calls: int) -> list[float]:
+    """Per variant, the median of `calls` single calls, the variants called in turn call by call
+    (so that a burst of load from other processes hits them alike)."""
+    times = [[] for _ in group]
+    for i in range(calls):
+        for j in (range(len(group)) if i % 2 == 0 else reversed(range(len(group)))):
+            times[j].append(call_seconds(group[j]["compiled"], group[j]["arg"]))
+    return [statistics.median(t) for t in times]
 
 
 def join_pair(n: int, rng: np.random.Generator):
@@ -140,8 +146,11 @@ def main() -> None:
         order = order[rep % len(order):] + order[:rep % len(order)]  # rotate the start
         for v in order:
             v["compile"].append(compile_seconds(v["fn"], scalar))
-            calls = args.calls if v["mode"] == "call" else 1
-            v["eval"].append(call_seconds(v["compiled"], v["arg"], calls))
+            if v["mode"] == "vmap":
+                v["eval"].append(call_seconds(v["compiled"], v["arg"]))
+        called = [v for v in order if v["mode"] == "call"]
+        for v, seconds in zip(called, scalar_call_seconds(called, args.calls)):
+            v["eval"].append(seconds)
 
     def med(key, field):
         return statistics.median(variants[key][field])
