@@ -6,9 +6,9 @@ cycle and boundary arithmetic stays exact all the way down. Branches that are ma
 ``jnp.where`` still see a valid step, so their values and gradients are finite.
 
 The cost of `join` and `piecewise_constant` does not grow with the number of pieces: the active
-piece is found by a binary search over the boundaries (a fixed number of halvings), pieces of the
-same structure have their hyperparameters stacked and gathered by piece index, and only the
-gathered piece is computed.
+piece is found by a search over the boundaries (see `_search`), pieces of the same structure have
+their hyperparameters stacked and gathered by piece index, and only the gathered piece is
+computed.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ def _search(boundaries: Any, t: jax.Array) -> jax.Array:
     `t`. Up to `_COMPARE_ALL` boundaries, every boundary is compared with the step (vectorised,
     fastest for few). Beyond, a branch-free binary search over the boundaries padded to
     ``2**k > n`` entries: exactly ``k`` halvings, one gather and one compare each, written as a
-    `lax.scan` that XLA unrolls. Either way the jaxpr has the same size for any number of
-    boundaries, and it stays fast under `vmap` (``jnp.searchsorted``'s default "scan" method
+    `lax.scan` that XLA unrolls. Either way the jaxpr's size does not depend on the number of
+    boundaries, and the search stays fast under `vmap` (``jnp.searchsorted``'s default "scan" method
     runs a while loop, 3-4x slower over a million steps on CPU; "compare_all" is O(n) per step).
     """
     n = int(np.shape(boundaries)[0])
@@ -177,7 +177,7 @@ class _Join(Schedule):
         index = _search(self.boundaries, t)
         local = t - _take(_starts(self.boundaries, t), index)  # >= 0: the piece's own step
         out = None
-        for g, (treedef, members, stacked) in enumerate(groups):
+        for treedef, members, stacked in groups:
             if len(groups) == 1:
                 position = index
             else:
@@ -222,10 +222,11 @@ def join(schedules: Sequence[Schedule], boundaries: Any) -> Schedule:
     .. math:: \\eta_t = s_i(t - b_i), \\quad i = \\#\\{j \\ge 1 : b_j \\le t\\}
 
     The semantics of ``optax.join_schedules`` (at equal boundaries the later piece wins). Unlike
-    optax, only the active piece is computed: it is found by a binary search over the boundaries,
-    and pieces with the same structure (same constructor and static arguments) have their
-    hyperparameters stacked and gathered by piece index. A call costs one search plus one
-    evaluation per *kind* of piece, and the jaxpr does not grow with the number of pieces.
+    optax, only the active piece is computed: it is found by a search over the boundaries
+    (O(log n)), and pieces with the same structure (same constructor and static arguments; each
+    distinct lifted function is a structure of its own) have their hyperparameters stacked and
+    gathered by piece index. A call costs one search plus one evaluation per *kind* of piece, and
+    the jaxpr does not grow with the number of pieces.
 
     Args:
       schedules: a non-empty sequence of schedules.
@@ -287,8 +288,8 @@ def piecewise_constant(boundaries: Any, values: Any) -> Schedule:
 
     The new value applies from the boundary step itself, as in ``torch``'s ``MultiStepLR`` and
     ``optax.piecewise_constant_schedule`` (whose multiplicative scales are the ratios
-    ``v_i / v_{i-1}``); Keras's ``PiecewiseConstantDecay`` switches one step later. One binary
-    search and one gather per step: O(log n) work, and a jaxpr of the same size for any ``n``.
+    ``v_i / v_{i-1}``); Keras's ``PiecewiseConstantDecay`` switches one step later. One
+    search (O(log n)) and one gather per step, and a jaxpr whose size does not depend on ``n``.
 
     Args:
       boundaries: non-decreasing, non-negative integer steps.
