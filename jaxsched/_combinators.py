@@ -226,7 +226,9 @@ def join(schedules: Sequence[Schedule], boundaries: Any) -> Schedule:
     (O(log n)), and pieces with the same structure (same constructor and static arguments; each
     distinct lifted function is a structure of its own) have their hyperparameters stacked and
     gathered by piece index. A call costs one search plus one evaluation per *kind* of piece, and
-    the jaxpr does not grow with the number of pieces.
+    the jaxpr does not grow with the number of pieces. (Gathered hyperparameters are float32 arrays,
+    like traced ones: a power ``gamma**p`` of pieces whose ``gamma`` differ is then computed from
+    float32 ``gamma``, a relative error up to ``p·6e-8`` instead of ``|ln(gamma**p)|·1.2e-7``.)
 
     Args:
       schedules: a non-empty sequence of schedules.
@@ -476,7 +478,7 @@ class _Repeat(Schedule):
 
     def _at(self, t):
         k, r = _divmod(t, self.period)
-        return self.schedule._at(r) * power(as_float(self.decay, t), k)
+        return self.schedule._at(r) * power(self.decay, k, t)
 
 
 @register
