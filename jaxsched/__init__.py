@@ -7,6 +7,18 @@ at run time. See README.md.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._combinators import clip as clip
+from ._combinators import join as join
+from ._combinators import per_epoch as per_epoch
+from ._combinators import piecewise_constant as piecewise_constant
+from ._combinators import piecewise_linear as piecewise_linear
+from ._combinators import repeat as repeat
+from ._combinators import schedule as schedule
+from ._combinators import staircase as staircase
+from ._combinators import warmup as warmup
+from ._finder import LRFindResult as LRFindResult
+from ._finder import lr_find as lr_find
+from ._finder import make_train_step as make_train_step
 from ._plateau import PlateauState as PlateauState
 from ._plateau import plateau_scale as plateau_scale
 from ._plateau import reduce_on_plateau as reduce_on_plateau

@@ -15,6 +15,7 @@ compute its value from a prepared step (`value`). This module gives them all, on
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import operator
 from collections.abc import Callable, Mapping
@@ -100,6 +101,7 @@ class Schedule:
     kind: ClassVar[str] = "schedule"
     params: ClassVar[tuple[str, ...]] = ()
     static: ClassVar[frozenset[str]] = frozenset()
+    no_config: ClassVar[str] = "its kind is not a registered constructor"
 
     def __init__(self, **kwargs: Any):
         missing = set(self.params) - set(kwargs)
@@ -304,7 +306,9 @@ def to_config(schedule: Schedule, *, _path: str = "") -> dict[str, Any]:
     if not isinstance(schedule, Schedule):
         raise TypeError(f"to_config takes a Schedule, got {type(schedule).__name__}")
     if schedule.kind not in _CONSTRUCTORS:
-        raise ValueError(f"{_path or 'schedule'}: {schedule.kind} cannot be written to a config")
+        raise ValueError(
+            f"{_path or 'schedule'}: {schedule!r} cannot be written to a config: "
+            f"{schedule.no_config}")
     config: dict[str, Any] = {"kind": schedule.kind}
     for name in schedule.params:
         sub = f"{_path}.{name}" if _path else name
@@ -348,12 +352,22 @@ def from_config(config: Mapping[str, Any], *, _path: str = "") -> Schedule:
     if kind not in _CONSTRUCTORS:
         known = ", ".join(sorted(_CONSTRUCTORS))
         raise ValueError(f"{where}.kind: unknown kind {kind!r}; known kinds: {known}")
+    constructor = _CONSTRUCTORS[kind]
+    fields = inspect.signature(constructor).parameters
+    prefix = f"{_path}." if _path else ""
+    for name in config:
+        if name != "kind" and name not in fields:
+            raise ValueError(f"{prefix}{name}: unknown field for {kind}; its fields: "
+                             f"{', '.join(fields)}")
+    for name, p in fields.items():
+        if p.default is inspect.Parameter.empty and name not in config:
+            raise ValueError(f"{prefix}{name}: missing field, required by {kind}")
     kwargs = {}
     for name, v in config.items():
         if name != "kind":
-            kwargs[name] = _from_json(v, f"{_path}.{name}" if _path else name)
+            kwargs[name] = _from_json(v, f"{prefix}{name}")
     try:
-        return _CONSTRUCTORS[kind](**kwargs)
+        return constructor(**kwargs)
     except TypeError as e:
         raise ValueError(f"{where}: {e}") from None
     except ValueError as e:

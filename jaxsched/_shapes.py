@@ -12,6 +12,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from . import _checks as check
 from ._numerics import complementary, cos_weight, fractions, half_cosine, mix, power
@@ -256,7 +257,7 @@ def exponential_decay(init_value: Any, gamma: Any, transition_steps: Any = 1,
       ['1.0000', '0.7071', '0.5000', '0.2500']
     """
     gamma = check.positive("gamma", gamma)
-    if end_value is None and not check.is_traced(gamma) and bool(jnp.any(jnp.asarray(gamma) > 1)):
+    if end_value is None and not check.is_traced(gamma) and np.any(np.asarray(gamma) > 1):
         raise ValueError(f"gamma > 1 needs an end_value to bound the growth, got gamma={gamma!r}")
     return _ExponentialDecay(
         init_value=check.real("init_value", init_value),
@@ -424,7 +425,7 @@ def _check_range(min_lr: Any, max_lr: Any, low_name: str = "min_lr",
                  high_name: str = "max_lr") -> None:
     if check.is_traced(min_lr) or check.is_traced(max_lr):
         return
-    if not bool(jnp.all(jnp.asarray(max_lr) >= jnp.asarray(min_lr))):
+    if not np.all(np.asarray(max_lr) >= np.asarray(min_lr)):
         raise ValueError(
             f"{high_name} must be >= {low_name}, got {high_name}={max_lr!r}, {low_name}={min_lr!r}"
         )
