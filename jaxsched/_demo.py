@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
 # suggestion): a constant lr that high never settles, which is what the schedules are for.
 PEAK_LR = 0.2
 MOMENTUM = 0.9
+FIND_RANGE = (1e-4, 10.0)  # the learning rates lr_find sweeps
 NUM_CHUNKS = 20  # progress-bar updates per run (each chunk is one compiled scan)
 
 
@@ -268,7 +269,7 @@ def find_lr(params: Any, data: tuple[np.ndarray, ...], batch_size: int, num_step
     idx = batch_indices(len(x_train), batch_size, num_steps, seed + 7)
     batches = (jnp.asarray(x_train[idx]), jnp.asarray(y_train[idx]))
     return js.lr_find(train_step, params, optimizer.init(params), batches,
-                      min_lr=1e-4, max_lr=10.0, num_steps=num_steps)
+                      min_lr=FIND_RANGE[0], max_lr=FIND_RANGE[1], num_steps=num_steps)
 
 
 # -- output ---------------------------------------------------------------------------------------
@@ -322,20 +323,9 @@ def write_figure(results: list[RunResult], finder: Any, path: str, steps_per_epo
         for ax in axes:
             ax.grid(alpha=0.3, which="both")
         if finder is not None:
-            ax = axes[2]
-            ax.plot(finder.lrs, finder.smoothed_losses, color="black", linewidth=1.4,
-                    label="smoothed loss")
-            ax.plot(finder.lrs, finder.losses, color="gray", linewidth=0.6, alpha=0.6,
-                    label="loss")
-            for (name, lr), color in zip(finder.suggestions.items(), ("C3", "C2", "C4")):
-                if lr is not None:
-                    ax.axvline(lr, color=color, linestyle="--", linewidth=1,
-                               label=f"{name}: {lr:.3g}")
-            ax.axvline(PEAK_LR, color="C0", linewidth=1, label=f"used: {PEAK_LR:g}")
-            low, high = np.nanmin(finder.smoothed_losses), finder.smoothed_losses[0]
-            ax.set_ylim(low - 0.1 * (high - low + 1e-9), high + 0.6 * (high - low + 1e-9))
-            ax.set(title="lr range test (lr_find)", xlabel="learning rate", ylabel="loss",
-                   xscale="log")
+            ax = finder.plot(ax=axes[2])
+            ax.axvline(PEAK_LR, color="black", linewidth=1, label=f"used: {PEAK_LR:g}")
+            ax.set_title("lr range test (lr_find)")
             ax.legend(fontsize="small")
         fig.savefig(path, dpi=90)
     finally:
@@ -377,8 +367,11 @@ def run_demo(*, steps: int = DEFAULTS["steps"], out: str = DEFAULTS["out"],
         f"{name} {lr:.3g}" if lr is not None else f"{name} none"
         for name, lr in finder.suggestions.items()
     )
-    print(f"\nlr_find ({find_steps} steps, {finder.lrs[0]:.0e} to {finder.lrs[-1]:.3g}): "
-          f"suggestions {found}; the runs above peak at {PEAK_LR}", file=stream)
+    swept = f"{find_steps} steps, lr {FIND_RANGE[0]:g} to {FIND_RANGE[1]:g}"
+    if finder.lrs[-1] < FIND_RANGE[1]:
+        swept += f", stopped at {finder.lrs[-1]:.3g} where the loss diverged"
+    print(f"\nlr_find ({swept}): suggestions {found}; the runs above peak at {PEAK_LR}",
+          file=stream)
 
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "demo.png")

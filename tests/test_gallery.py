@@ -39,6 +39,7 @@ def test_every_expression_builds_a_schedule_that_matches_its_wrapped_one():
 
 
 def test_render_writes_a_png(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib", reason="needs the plot extra")
     gallery = load_gallery()
     monkeypatch.setattr(gallery, "COMBINATORS", gallery.COMBINATORS[3:4])  # warmup: two lines
     monkeypatch.setattr(gallery, "SHAPES", gallery.SHAPES[:2])

@@ -59,8 +59,9 @@ def kernel_manager(tmp_path: Path):
 @pytest.mark.filterwarnings("ignore:Jupyter is migrating its paths:DeprecationWarning")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path, tmp_path, monkeypatch):
-    import nbformat
-    from nbclient import NotebookClient
+    pytest.importorskip("ipykernel", reason="needs the notebooks extra")
+    nbformat = pytest.importorskip("nbformat", reason="needs the notebooks extra")
+    nbclient = pytest.importorskip("nbclient", reason="needs the notebooks extra")
 
     monkeypatch.setenv("JAXSCHED_QUICK", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")  # no inline images are needed
@@ -69,7 +70,7 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
         [str(ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))  # no user profile or startup
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
+    client = nbclient.NotebookClient(
         nb, km=kernel_manager(tmp_path), timeout=CELL_TIMEOUT, allow_errors=False,
         resources={"metadata": {"path": str(ROOT)}},
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import matplotlib
 import numpy as np
 import pytest
 
@@ -12,6 +11,7 @@ import jaxsched as js
 from jaxsched._plot import MAX_POINTS
 from tests.pngs import assert_png
 
+matplotlib = pytest.importorskip("matplotlib", reason="needs the plot extra")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
