@@ -27,6 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from ._plateau import plateau_scale, reduce_on_plateau
+
 __all__ = ["DEFAULTS", "MissingDependency", "RunResult", "run_demo"]
 
 DEFAULTS: dict[str, Any] = {
@@ -130,8 +132,6 @@ class Run:
         sgd = optax.sgd(self.schedule, momentum=MOMENTUM, nesterov=True)
         if self.plateau is None:
             return optax.chain(sgd)  # a chain passes `value=` along (and ignores it)
-        from ._plateau import reduce_on_plateau
-
         return optax.chain(sgd, reduce_on_plateau(**self.plateau))
 
 
@@ -172,8 +172,6 @@ def _tree_where(flag: jax.Array, new: Any, old: Any) -> Any:
 def _make_chunk(optimizer: optax.GradientTransformationExtraArgs, schedule: Any,
                 plateau: bool) -> Callable[..., Any]:
     """A compiled scan over a chunk of steps; also returns each step's loss and effective lr."""
-    from ._plateau import plateau_scale
-
     grad_fn = jax.value_and_grad(loss_fn)
 
     @jax.jit
@@ -200,13 +198,28 @@ def _make_chunk(optimizer: optax.GradientTransformationExtraArgs, schedule: Any,
     return chunk
 
 
+class _PlainProgress:
+    """Without tqdm: one line per run on stderr when it is done."""
+
+    def __init__(self, total: int, desc: str):
+        self.total, self.desc, self.done = total, desc, 0
+        self.start = time.perf_counter()
+
+    def update(self, n: int) -> None:
+        self.done += n
+
+    def close(self) -> None:
+        print(f"{self.desc}: {self.done}/{self.total} steps in "
+              f"{time.perf_counter() - self.start:.1f} s", file=sys.stderr)
+
+
 def _progress_bar(total: int, desc: str, enabled: bool) -> Any:
     if not enabled:
         return None
     try:
         from tqdm import tqdm
     except ImportError:
-        return None
+        return _PlainProgress(total, desc)
     return tqdm(total=total, desc=f"{desc:<18}", unit="step", leave=True, file=sys.stderr,
                 dynamic_ncols=True)
 

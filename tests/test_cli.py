@@ -189,3 +189,20 @@ def test_demo_without_scikit_learn_names_the_demo_extra(monkeypatch, capsys, tmp
     assert main(["demo", "--steps", "5", "--out", str(tmp_path), "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "pip install 'jaxsched[demo]'" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("tqdm_installed", [True, False])
+def test_demo_progress_bars_with_and_without_tqdm(monkeypatch, capsys, tqdm_installed):
+    from jaxsched._demo import _progress_bar
+
+    if not tqdm_installed:
+        monkeypatch.setitem(sys.modules, "tqdm", None)
+    else:
+        pytest.importorskip("tqdm")
+    bar = _progress_bar(10, "cosine", enabled=True)
+    bar.update(4)
+    bar.update(6)
+    bar.close()
+    err = capsys.readouterr().err
+    assert "cosine" in err and "10/10" in err
+    assert _progress_bar(10, "x", enabled=False) is None
