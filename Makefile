@@ -28,6 +28,7 @@ gallery: $(STAMP)
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	echo "== benchmarks/finder_accuracy.py"; $(BIN)/python benchmarks/finder_accuracy.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

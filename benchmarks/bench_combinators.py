@@ -1,6 +1,6 @@
 """Cost of `join` and `piecewise_constant` against the number of pieces, side by side with optax.
 
-    python benchmarks/bench_combinators.py [--reps 5] [--calls 200] [--steps 1000000]
+    python benchmarks/bench_combinators.py [--reps 7] [--calls 200] [--steps 1000000]
 
 Two sweeps, each schedule next to its optax equivalent with the same numbers (the values are
 checked to agree before anything is timed):
@@ -109,7 +109,7 @@ def piecewise_pair(n: int, rng: np.random.Generator, steps: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reps", type=int, default=5, help="interleaved repetitions")
+    parser.add_argument("--reps", type=int, default=7, help="interleaved repetitions")
     parser.add_argument("--calls", type=int, default=200, help="scalar calls per repetition")
     parser.add_argument("--steps", type=int, default=1_000_000, help="steps under vmap")
     args = parser.parse_args()

@@ -463,32 +463,60 @@ def test_plateau_scale_finds_nested_state_and_rejects_ambiguity():
 
 
 def test_flax_nnx_optimizer():
+    """Through flax.nnx.Optimizer, the chain updates the model's params exactly as the plain
+    optax chain updates the same params, and the scale held in the nnx state drops."""
     nnx = pytest.importorskip("flax.nnx")
-    model = nnx.Linear(3, 1, rngs=nnx.Rngs(0))
-    optimizer = nnx.Optimizer(
-        model, optax.chain(optax.sgd(0.1), js.reduce_on_plateau(factor=0.5, patience=0)),
-        wrt=nnx.Param,
-    )
-    x = jnp.ones((4, 3))
+    model = nnx.Linear(3, 2, rngs=nnx.Rngs(0))
+    tx = optax.chain(optax.sgd(0.1), js.reduce_on_plateau(factor=0.5, patience=0))
+    optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
+    x = jax.random.normal(jax.random.key(0), (4, 3))
+
+    def loss_fn(p):
+        return jnp.mean((x @ p["kernel"] + p["bias"][None, :]) ** 2)
 
     @nnx.jit
-    def step(model, optimizer, value):
+    def nnx_step(model, optimizer, value):
         loss, grads = nnx.value_and_grad(lambda m: jnp.mean(m(x) ** 2))(model)
         optimizer.update(model, grads, value=value)
         return loss
 
-    for v in [1.0, 2.0, 3.0]:
-        step(model, optimizer, v)
-    scale = js.plateau_scale(optimizer.opt_state)
-    assert isinstance(scale, jax.Array) and float(scale) == 0.25
+    @jax.jit
+    def plain_step(params, state, value):
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        updates, state = tx.update(grads, state, params, value=value)
+        return optax.apply_updates(params, updates), state, loss
+
+    params = {"kernel": jnp.array(model.kernel[...]), "bias": jnp.array(model.bias[...])}
+    start, state = params, tx.init(params)
+    scales = []
+    for v in [1.0, 2.0, 3.0, 0.5]:  # best, bad (reduce), bad (reduce), better (no change)
+        nnx_loss = nnx_step(model, optimizer, v)
+        params, state, loss = plain_step(params, state, v)
+        np.testing.assert_allclose(nnx_loss, loss, rtol=1e-6)
+        np.testing.assert_allclose(model.kernel[...], params["kernel"], rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(model.bias[...], params["bias"], rtol=1e-6, atol=1e-7)
+        scale = js.plateau_scale(optimizer.opt_state)
+        assert isinstance(scale, jax.Array) and float(scale) == float(js.plateau_scale(state))
+        scales.append(float(scale))
+    assert scales == [1.0, 0.5, 0.25, 0.25]
+    # The scale reached the params: unscaled SGD from the same start ends elsewhere.
+    unscaled = start
+    for _ in range(4):
+        grads = jax.grad(loss_fn)(unscaled)
+        unscaled = jax.tree.map(lambda p, g: p - 0.1 * g, unscaled, grads)
+    assert not np.allclose(model.kernel[...], unscaled["kernel"], rtol=1e-3)
 
 
 # -- checkpointing -----------------------------------------------------------------------------
 
 
-def test_save_restore_mid_run_continues_bit_for_bit(standard_promotion, tmp_path):
-    opt = optax.chain(optax.adam(0.3), js.reduce_on_plateau(factor=0.5, patience=1,
-                                                            threshold=0.05, accumulation_steps=2))
+def _mid_run():
+    """A step of optax.chain(adam(schedule), reduce_on_plateau(...)) and the (params, state)
+    after 13 steps: mid accumulation window, one bad observation counted, so the next step's
+    observation (the restored half window plus one value) makes the first reduction."""
+    schedule = js.cosine_annealing(0.3, 60, min_lr=0.01)
+    opt = optax.chain(optax.adam(schedule), js.reduce_on_plateau(
+        factor=0.5, patience=1, threshold=0.05, accumulation_steps=2))
     x = jax.random.normal(jax.random.key(1), (16, 4))
     y = x @ jnp.arange(4.0)
 
@@ -500,22 +528,52 @@ def test_save_restore_mid_run_continues_bit_for_bit(standard_promotion, tmp_path
 
     params = jnp.zeros(4)
     state = opt.init(params)
-    for _ in range(15):  # an odd count: the accumulation window is half full
+    for _ in range(13):  # an odd count: the accumulation window is half full
         params, state = step(params, state)
-    assert int(state[1].count) == 1
+    plateau = state[1]
+    assert int(plateau.count) == 1 and int(plateau.wait) == 1 and float(plateau.scale) == 1.0
+    assert int(state[0][0].count) == 13
+    return step, (params, state)
 
-    leaves, treedef = jax.tree.flatten((params, state))
+
+def _continue_bit_for_bit(step, saved, restored, steps=25):
+    """Runs the saved and the restored run on; they must stay identical, through a reduction."""
+    assert jax.tree.structure(restored) == jax.tree.structure(saved)
+    for a, b in zip(jax.tree.leaves(saved), jax.tree.leaves(restored)):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+    scale_at_save = float(saved[1][1].scale)
+    for _ in range(steps):
+        saved, restored = step(*saved), step(*restored)
+    jax.tree.map(np.testing.assert_array_equal, saved, restored)
+    assert float(saved[1][1].scale) < scale_at_save  # the restored counters decided something
+
+
+def test_save_restore_mid_run_continues_bit_for_bit(standard_promotion, tmp_path):
+    step, saved = _mid_run()
+    leaves, treedef = jax.tree.flatten(saved)
     np.savez(tmp_path / "ckpt.npz", *[np.asarray(x) for x in leaves])
     with np.load(tmp_path / "ckpt.npz") as f:
         restored = [jnp.asarray(f[f"arr_{i}"]) for i in range(len(leaves))]
-    assert [x.dtype for x in restored] == [x.dtype for x in leaves]
-    r_params, r_state = jax.tree.unflatten(treedef, restored)
+    _continue_bit_for_bit(step, saved, jax.tree.unflatten(treedef, restored))
 
-    for _ in range(25):
-        params, state = step(params, state)
-        r_params, r_state = step(r_params, r_state)
-    jax.tree.map(np.testing.assert_array_equal, (params, state), (r_params, r_state))
-    assert float(state[1].scale) < 1.0
+
+def test_orbax_checkpoint_mid_run_continues_bit_for_bit(standard_promotion, tmp_path):
+    ocp = pytest.importorskip("orbax.checkpoint")
+    step, saved = _mid_run()
+    tree = {"params": saved[0], "opt_state": saved[1]}
+    checkpointer = ocp.StandardCheckpointer()
+    try:
+        checkpointer.save(tmp_path / "ckpt", tree)
+        checkpointer.wait_until_finished()
+        # Restored against the abstract tree (as a training script does after a restart): the
+        # NamedTuples (PlateauState, optax's states) come back with their dtypes.
+        target = jax.tree.map(ocp.utils.to_shape_dtype_struct, tree)
+        restored = checkpointer.restore(tmp_path / "ckpt", target)
+    finally:
+        checkpointer.close()
+    assert isinstance(restored["opt_state"][1], js.PlateauState)
+    _continue_bit_for_bit(step, saved, (restored["params"], restored["opt_state"]))
 
 
 # -- bad input -----------------------------------------------------------------------------------
