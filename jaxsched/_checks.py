@@ -15,6 +15,13 @@ from typing import Any
 import jax
 import numpy as np
 
+# The largest magnitude a hyperparameter may have: a value is computed in float32, so a larger
+# number would be infinite there.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+# The smallest a positive hyperparameter may be: below, float32 has only subnormal numbers, which
+# XLA flushes to zero.
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+
 
 def is_traced(x: Any) -> bool:
     return isinstance(x, jax.core.Tracer)
@@ -35,7 +42,7 @@ def _concrete(name: str, value: Any, kind: str) -> np.ndarray | None:
     ):
         raise TypeError(f"{name} must be {kind}, {_show(name, value)}")
     array = np.asarray(value)
-    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.number):
+    if array.dtype.kind not in "iuf":  # bools, complex numbers, strings, objects
         raise TypeError(f"{name} must be {kind}, {_show(name, value)}")
     return array
 
@@ -49,7 +56,7 @@ def _plain(value: Any) -> Any:
 
 def real(name: str, value: Any, *, low: float | None = None, high: float | None = None,
          low_open: bool = False, high_open: bool = False) -> Any:
-    """A finite real number (or array of them) within optional bounds."""
+    """A finite real number (or array of them) within optional bounds, finite in float32."""
     bounds = ""
     if low is not None:
         bounds += f" {'>' if low_open else '>='} {low}"
@@ -60,12 +67,18 @@ def real(name: str, value: Any, *, low: float | None = None, high: float | None 
     if array is None:
         return value
     ok = np.isfinite(array)
+    if np.all(ok) and not np.all(np.abs(array) <= FLOAT32_MAX):
+        raise ValueError(f"{name} must be {kind} within float32's range (magnitude at most "
+                         f"{FLOAT32_MAX:.4g}), {_show(name, value)}")
     if low is not None:
         ok &= (array > low) if low_open else (array >= low)
     if high is not None:
         ok &= (array < high) if high_open else (array <= high)
     if not np.all(ok):
         raise ValueError(f"{name} must be {kind}, {_show(name, value)}")
+    if low == 0 and low_open and not np.all(array >= FLOAT32_TINY):
+        raise ValueError(f"{name} must be {kind} and at least {FLOAT32_TINY:.4g} (float32's "
+                         f"smallest normal number), {_show(name, value)}")
     return _plain(value)
 
 
@@ -85,8 +98,10 @@ def integer(name: str, value: Any, *, low: int = 0) -> Any:
         return value
     if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
         raise ValueError(f"{name} must be {kind}, {_show(name, value)}")
-    if not np.all(array >= low) or not np.all(array <= np.iinfo(np.int32).max):
-        raise ValueError(f"{name} must be {kind} (at most 2**31 - 1), {_show(name, value)}")
+    if not np.all(array >= low):
+        raise ValueError(f"{name} must be {kind}, {_show(name, value)}")
+    if not np.all(array <= np.iinfo(np.int32).max):
+        raise ValueError(f"{name} must be {kind} of at most 2**31 - 1, {_show(name, value)}")
     if isinstance(value, (float, np.floating)):
         return int(value)
     if isinstance(value, np.ndarray) and not np.issubdtype(value.dtype, np.integer):
@@ -120,8 +135,10 @@ def int_sequence(name: str, values: Any, *, low: int = 0, sorted_: bool = True) 
         raise ValueError(f"{name} must be a 1-D sequence of integers, {_show(name, values)}")
     if any(is_traced(v) for v in values):
         return values
+    if any(isinstance(v, (bool, np.bool_)) for v in values):
+        raise TypeError(f"{name} must be a sequence of integers, {_show(name, values)}")
     array = np.asarray(values)
-    if array.size and (array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.number)):
+    if array.size and array.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be a sequence of integers, {_show(name, values)}")
     array = array.astype(np.float64)
     if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):

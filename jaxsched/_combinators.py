@@ -22,7 +22,7 @@ import numpy as np
 from jax import lax
 
 from . import _checks as check
-from ._numerics import fractions, half_cosine, mix, power
+from ._numerics import fractions, half_cosine, log_of, mix, power
 from ._schedule import Schedule, as_count, as_float, float_dtype, register
 
 __all__ = [
@@ -329,8 +329,8 @@ class _PiecewiseLinear(Schedule):
         start, end = _take(knots, left), _take(knots, left + 1)
         length = end - start
         done = jnp.clip(t - start, jnp.zeros((), t.dtype), length)
-        _, remaining = fractions(done, length, t)
-        inside = mix(_take(values, left), _take(values, left + 1), remaining)
+        passed, remaining = fractions(done, length, t)
+        inside = mix(_take(values, left), _take(values, left + 1), (remaining, passed))
         return jnp.where(index >= n, values[n - 1], inside)
 
 
@@ -384,12 +384,25 @@ class _Warmup(Schedule):
         f, g = fractions(jnp.minimum(t, n), n, t)
         init = as_float(self.init_value, t)
         if self.shape == "linear":
-            ramp = mix(target, init, f)
+            ramp = mix(target, init, (f, g))
         elif self.shape == "cosine":  # weight (1 - cos(pi f)) / 2, precise near both ends
-            ramp = mix(target, init, half_cosine(g, f))
-        else:  # "exponential": geometric interpolation, init * (target / init) ** f
-            ramp = init * jnp.power(target / init, f)
+            ramp = mix(target, init, (half_cosine(g, f), half_cosine(f, g)))
+        else:  # "exponential": geometric interpolation init**(1 - f) * target**f, in two
+            # factors that stay between the two ends (a ratio target / init could overflow)
+            geometric = jnp.exp(g * log_of(self.init_value, t)) * jnp.exp(f * jnp.log(target))
+            ramp = jnp.where(f == 0, init, geometric)
         return jnp.where(t < n, ramp, after)
+
+
+def _check_positive_start(schedule: Schedule) -> None:
+    """An exponential ramp ends at ``schedule(0)``, which must be > 0 (else the ramp is NaN)."""
+    if not schedule._is_concrete():
+        return
+    with jax.ensure_compile_time_eval():
+        first = np.asarray(schedule._evaluate(0))
+    if not np.all(first > 0):
+        raise ValueError(f"shape='exponential' ramps up to schedule(0), which must be > 0, got "
+                         f"schedule(0)={first.tolist()!r} for schedule={schedule!r}")
 
 
 @register
@@ -427,6 +440,7 @@ def warmup(schedule: Schedule, steps: Any, init_value: Any = 0.0,
     shape = check.choice("shape", shape, ("linear", "cosine", "exponential"))
     if shape == "exponential":
         init_value = check.positive("init_value", init_value)
+        _check_positive_start(schedule)
     else:
         init_value = check.real("init_value", init_value)
     return _Warmup(schedule=schedule, steps=check.integer("steps", steps),
@@ -493,7 +507,8 @@ def repeat(schedule: Schedule, period: Any, decay: Any = 1.0) -> Schedule:
     Args:
       schedule: the schedule of one repetition (it runs on steps ``0 … p - 1``).
       period: ``p``, a positive integer.
-      decay: ``d``, the factor per repetition, > 0.
+      decay: ``d``, the factor per repetition, in (0, 1] (a growing factor would overflow to
+        inf after enough repetitions).
 
     Returns:
       The schedule.
@@ -506,7 +521,7 @@ def repeat(schedule: Schedule, period: Any, decay: Any = 1.0) -> Schedule:
     """
     return _Repeat(schedule=_child("schedule", schedule),
                    period=check.positive_int("period", period),
-                   decay=check.positive("decay", decay))
+                   decay=check.real("decay", decay, low=0.0, low_open=True, high=1.0))
 
 
 class _PerEpoch(Schedule):

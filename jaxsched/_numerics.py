@@ -42,24 +42,43 @@ def fractions(done: jax.Array, total: jax.Array, t: jax.Array) -> tuple[jax.Arra
     return complementary(done.astype(dtype) / total_f, left.astype(dtype) / total_f, done <= left)
 
 
-def cos_weight(done: jax.Array, total: jax.Array, t: jax.Array) -> jax.Array:
-    """``(1 + cos(pi * done / total)) / 2``, accurate to float32 ulps over the whole half period.
+def cos_weights(done: jax.Array, total: jax.Array, t: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(w, 1 - w)`` with ``w = (1 + cos(pi * done / total)) / 2``, each accurate to float32 ulps.
 
     Uses ``cos(pi f / 2)**2`` on the first half and ``sin(pi g / 2)**2`` (g = 1 - f, computed
-    exactly) on the second, so the weight is exactly 1 at ``done = 0``, exactly 0 at
-    ``done = total``, and never loses relative precision near either end.
+    exactly) on the second, and the mirror image for ``1 - w``, so the weights are exactly 1 and
+    0 at ``done = 0``, exactly 0 and 1 at ``done = total``, and never lose relative precision
+    near either end.
     """
-    return half_cosine(*fractions(done, total, t))
+    f, g = fractions(done, total, t)
+    return half_cosine(f, g), half_cosine(g, f)
 
 
 def half_cosine(f: jax.Array, g: jax.Array) -> jax.Array:
-    """``(1 + cos(pi f)) / 2`` given both ``f`` and ``g = 1 - f`` (see `cos_weight`)."""
+    """``(1 + cos(pi f)) / 2`` given both ``f`` and ``g = 1 - f`` (see `cos_weights`)."""
     return jnp.where(f <= g, jnp.cos(0.5 * jnp.pi * f) ** 2, jnp.sin(0.5 * jnp.pi * g) ** 2)
 
 
-def mix(high: jax.Array, low: jax.Array, w: jax.Array) -> jax.Array:
-    """``high * w + low * (1 - w)``: exactly `high` at w = 1 and exactly `low` at w = 0."""
-    return high * w + low * (1 - w)
+def mix(high: jax.Array, low: jax.Array, weights: tuple[jax.Array, jax.Array]) -> jax.Array:
+    """``high * w + low * w_low`` for ``weights = (w, w_low)`` with ``w + w_low = 1``.
+
+    Both weights are passed, each computed precisely (see `fractions`, `cos_weights`): with
+    ``1 - w`` formed here instead, a value that rises from 0 would lose its relative precision
+    near the start (``linear(0, 1, 10**8)`` at step 1 would be 0, not 1e-8). Exactly `high` at
+    ``(1, 0)`` and exactly `low` at ``(0, 1)``.
+    """
+    w, w_low = weights
+    return high * w + low * w_low
+
+
+def one_minus_power(f: jax.Array, g: jax.Array, p: jax.Array) -> jax.Array:
+    """``1 - g**p`` for ``g = 1 - f``, precise when it is small: ``-expm1(p · log1p(-f))``.
+
+    Exactly 1 at ``g = 0``; the logarithm is kept finite there so gradients stay finite.
+    """
+    inside = g > 0
+    safe_f = jnp.where(inside, f, jnp.zeros_like(f))
+    return jnp.where(inside, -jnp.expm1(p * jnp.log1p(-safe_f)), jnp.ones_like(f))
 
 
 def log_of(x: Any, t: jax.Array) -> jax.Array:

@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._checks import FLOAT32_MAX
 from ._eager import EagerCache
 
 __all__ = ["Schedule", "from_config", "to_config"]
@@ -71,12 +72,24 @@ def float_dtype(t: jax.Array) -> Any:
 
 def as_float(x: Any, t: jax.Array) -> jax.Array:
     """A hyperparameter as an array of the value dtype for step `t`."""
-    return jnp.asarray(x).astype(float_dtype(t))
+    return jnp.asarray(x, dtype=float_dtype(t))
 
 
 def as_count(x: Any, t: jax.Array) -> jax.Array:
     """A length or step hyperparameter in the dtype of step `t` (integer for integer steps)."""
     return jnp.asarray(x).astype(t.dtype)
+
+
+def _check_numpy_step(step: np.ndarray | np.integer) -> None:
+    """A NumPy integer step beyond int32 would wrap around when JAX converts it (without x64)."""
+    dtype = step.dtype
+    if dtype.kind not in "iu" or jax.config.jax_enable_x64:
+        return
+    if dtype.itemsize > 4 or dtype == np.uint32:
+        if np.size(step) and np.max(step) > np.iinfo(np.int32).max:
+            raise ValueError(
+                f"a step must be at most 2**31 - 1 (enable x64 for larger steps), got "
+                f"{np.max(step)!r}")
 
 
 class Schedule:
@@ -166,6 +179,8 @@ class Schedule:
         return cached
 
     def __call__(self, step: Any) -> jax.Array:
+        if isinstance(step, (np.ndarray, np.integer)):
+            _check_numpy_step(step)
         if _is_tracer(step) or not self._is_concrete():
             return self._evaluate(step)
         eager = self.__dict__.get("_eager")
@@ -243,6 +258,13 @@ class _Binary(Schedule):
 
     def _at(self, t):
         fn, _ = _OPS[self.op]
+        if self.op == "div" and not isinstance(self.right, Schedule) and not _is_tracer(
+                self.right):
+            # A multiplication by the float64 reciprocal: XLA would rewrite the division by a
+            # constant as one anyway, but not in every compiled form (so eager, jit and scan
+            # could differ by an ulp).
+            reciprocal = 1.0 / np.asarray(self.right, np.float64)
+            return _operand_value(self.left, t) * as_float(reciprocal, t)
         return fn(_operand_value(self.left, t), _operand_value(self.right, t))
 
     def __repr__(self) -> str:
@@ -257,16 +279,19 @@ def _check_operand(x: Any) -> None:
         isinstance(x, numbers.Real) or isinstance(x, (np.ndarray, jax.Array))
     ):
         raise TypeError(f"a schedule combines with numbers or schedules, got {type(x).__name__}")
-    if not _is_tracer(x) and not np.all(np.isfinite(np.asarray(x))):
-        raise ValueError(f"a schedule combines with finite numbers, got {x!r}")
+    if not _is_tracer(x):
+        array = np.asarray(x)
+        if not np.all(np.isfinite(array)) or not np.all(np.abs(array) <= FLOAT32_MAX):
+            raise ValueError(f"a schedule combines with numbers finite in float32, got {x!r}")
 
 
 def _binary(op: str, left: Any, right: Any) -> Schedule:
     _check_operand(left)
     _check_operand(right)
     if op == "div" and not isinstance(right, Schedule) and not _is_tracer(right):
-        if np.any(np.asarray(right) == 0):
-            raise ValueError(f"a schedule cannot be divided by zero, got divisor {right!r}")
+        if not np.all(np.abs(np.asarray(right, np.float64)) >= 1 / FLOAT32_MAX):
+            raise ValueError(f"a schedule cannot be divided by zero (or by a number whose "
+                             f"reciprocal overflows float32), got divisor {right!r}")
     return _Binary(op=op, left=left, right=right)
 
 
@@ -276,7 +301,7 @@ def _binary(op: str, left: Any, right: Any) -> Schedule:
 
 def _to_json(v: Any, path: str) -> Any:
     if isinstance(v, Schedule):
-        return to_config(v, _path=path)
+        return _to_config(v, path)
     if isinstance(v, (list, tuple)):
         return [_to_json(x, f"{path}[{i}]") for i, x in enumerate(v)]
     if _is_tracer(v):
@@ -288,7 +313,7 @@ def _to_json(v: Any, path: str) -> Any:
     raise ValueError(f"{path}: {type(v).__name__} cannot be written to a config")
 
 
-def to_config(schedule: Schedule, *, _path: str = "") -> dict[str, Any]:
+def to_config(schedule: Schedule) -> dict[str, Any]:
     """A JSON-serialisable description of a schedule; `from_config` rebuilds it exactly.
 
     Args:
@@ -303,28 +328,41 @@ def to_config(schedule: Schedule, *, _path: str = "") -> dict[str, Any]:
       >>> js.to_config(js.cosine_annealing(0.1, 100))
       {'kind': 'cosine_annealing', 'max_lr': 0.1, 'cycle_length': 100, 'min_lr': 0.0}
     """
+    return _to_config(schedule, "")
+
+
+def _to_config(schedule: Schedule, path: str) -> dict[str, Any]:
     if not isinstance(schedule, Schedule):
         raise TypeError(f"to_config takes a Schedule, got {type(schedule).__name__}")
     if schedule.kind not in _CONSTRUCTORS:
         raise ValueError(
-            f"{_path or 'schedule'}: {schedule!r} cannot be written to a config: "
+            f"{path or 'schedule'}: {schedule!r} cannot be written to a config: "
             f"{schedule.no_config}")
     config: dict[str, Any] = {"kind": schedule.kind}
     for name in schedule.params:
-        sub = f"{_path}.{name}" if _path else name
+        sub = f"{path}.{name}" if path else name
         config[name] = _to_json(getattr(schedule, name), sub)
     return config
 
 
+def _is_numeric_list(v: Any) -> bool:
+    """A (nested) list of numbers: an array hyperparameter that `to_config` wrote as a list."""
+    if isinstance(v, list):
+        return bool(v) and all(_is_numeric_list(x) for x in v)
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def _from_json(v: Any, path: str) -> Any:
     if isinstance(v, Mapping):
-        return from_config(v, _path=path)
+        return _from_config(v, path)
+    if _is_numeric_list(v):
+        return np.asarray(v)  # arrays of hyperparameters, boundaries and values
     if isinstance(v, list):
         return [_from_json(x, f"{path}[{i}]") for i, x in enumerate(v)]
     return v
 
 
-def from_config(config: Mapping[str, Any], *, _path: str = "") -> Schedule:
+def from_config(config: Mapping[str, Any]) -> Schedule:
     """Builds the schedule that `to_config` described.
 
     Every argument goes through the public constructor, so a config is validated exactly as code
@@ -343,18 +381,23 @@ def from_config(config: Mapping[str, Any], *, _path: str = "") -> Schedule:
       >>> f"{float(s(30)):.4f}"
       '0.0100'
     """
-    where = _path or "config"
+    return _from_config(config, "")
+
+
+def _from_config(config: Mapping[str, Any], path: str) -> Schedule:
+    """`from_config` for the field at `path` ("" at the top), which error messages name."""
+    where = path or "config"
     if not isinstance(config, Mapping):
         raise ValueError(f"{where}: expected a dict with a 'kind', got {type(config).__name__}")
     if "kind" not in config:
         raise ValueError(f"{where}: missing field 'kind'")
     kind = config["kind"]
-    if kind not in _CONSTRUCTORS:
+    if not isinstance(kind, str) or kind not in _CONSTRUCTORS:
         known = ", ".join(sorted(_CONSTRUCTORS))
         raise ValueError(f"{where}.kind: unknown kind {kind!r}; known kinds: {known}")
     constructor = _CONSTRUCTORS[kind]
     fields = inspect.signature(constructor).parameters
-    prefix = f"{_path}." if _path else ""
+    prefix = f"{path}." if path else ""
     for name in config:
         if name != "kind" and name not in fields:
             raise ValueError(f"{prefix}{name}: unknown field for {kind}; its fields: "
@@ -371,7 +414,7 @@ def from_config(config: Mapping[str, Any], *, _path: str = "") -> Schedule:
     except TypeError as e:
         raise ValueError(f"{where}: {e}") from None
     except ValueError as e:
-        raise ValueError(_prefix_path(str(e), _path)) from None
+        raise ValueError(_prefix_path(str(e), path)) from None
 
 
 def _prefix_path(message: str, path: str) -> str:
@@ -383,7 +426,11 @@ def _prefix_path(message: str, path: str) -> str:
 
 @register
 def binary(op: str, left: Any, right: Any) -> Schedule:
-    """``left <op> right``, op one of "add", "sub", "mul", "div": what ``s + x`` builds."""
+    """``left <op> right``, op one of "add", "sub", "mul", "div": what ``s + x`` builds.
+
+    ``s / x`` with a number ``x`` multiplies by ``1 / x``, taken in float64, so that every compiled
+    form gives the same value (at most one float32 rounding from the quotient).
+    """
     if op not in _OPS:
         raise ValueError(f"op must be one of {sorted(_OPS)}, got {op!r}")
     return _binary(op, left, right)

@@ -15,7 +15,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _checks as check
-from ._numerics import complementary, cos_weight, fractions, half_cosine, mix, power
+from ._numerics import (
+    complementary,
+    cos_weights,
+    fractions,
+    half_cosine,
+    mix,
+    one_minus_power,
+    power,
+)
 from ._schedule import Schedule, as_count, as_float, float_dtype, register
 
 __all__ = [
@@ -80,8 +88,8 @@ class _Linear(Schedule):
 
     def _at(self, t):
         n = as_count(self.steps, t)
-        _, remaining = fractions(jnp.minimum(t, n), n, t)
-        return mix(as_float(self.init_value, t), as_float(self.end_value, t), remaining)
+        done, remaining = fractions(jnp.minimum(t, n), n, t)
+        return mix(as_float(self.init_value, t), as_float(self.end_value, t), (remaining, done))
 
 
 @register
@@ -133,8 +141,9 @@ def step_decay(init_value: Any, step_size: Any, gamma: Any = 0.1) -> Schedule:
 
     .. math:: \\eta_t = v_0 \\cdot \\gamma^{\\lfloor t / s \\rfloor}
 
-    Matches ``torch.optim.lr_scheduler.StepLR`` and MXNet's ``FactorScheduler``. It is
-    ``staircase(exponential_decay(v0, gamma), s)``.
+    Matches ``torch.optim.lr_scheduler.StepLR`` and MXNet's ``FactorScheduler``. It is a
+    staircased exponential decay, ``staircase(exponential_decay(v0, gamma, transition_steps=s),
+    s)``, and ``per_epoch(exponential_decay(v0, gamma), s)``.
 
     Args:
       init_value: value at step 0.
@@ -275,9 +284,14 @@ class _PolynomialDecay(Schedule):
 
     def _at(self, t):
         n = as_count(self.max_update, t)
-        _, remaining = fractions(jnp.minimum(t, n), n, t)
-        w = remaining ** as_float(self.power, t)
-        return mix(as_float(self.init_value, t), as_float(self.end_value, t), w)
+        done, remaining = fractions(jnp.minimum(t, n), n, t)
+        p = as_float(self.power, t)
+        init, end = as_float(self.init_value, t), as_float(self.end_value, t)
+        # From the end whose weight is small, so that the value keeps its relative precision
+        # near both ends (a rise from 0 included); exactly `init` at 0 and `end` at T.
+        rise = one_minus_power(done, remaining, p)
+        return jnp.where(done <= remaining, init + (end - init) * rise,
+                         end + (init - end) * remaining**p)
 
 
 @register
@@ -417,8 +431,8 @@ class _CosineAnnealing(Schedule):
 
     def _at(self, t):
         n = as_count(self.cycle_length, t)
-        w = cos_weight(jnp.minimum(t, n), n, t)
-        return mix(as_float(self.max_lr, t), as_float(self.min_lr, t), w)
+        weights = cos_weights(jnp.minimum(t, n), n, t)
+        return mix(as_float(self.max_lr, t), as_float(self.min_lr, t), weights)
 
 
 def _check_range(min_lr: Any, max_lr: Any, low_name: str = "min_lr",
@@ -510,15 +524,16 @@ class _SGDR(Schedule):
         # Length of cycle i: exact when it fits the step's dtype, float32 beyond.
         length_f = n.astype(dtype) * jnp.where(geometric, powers_f[k].astype(dtype), 1)
         if jnp.issubdtype(t.dtype, jnp.floating):
-            w = cos_weight(done, length_f.astype(t.dtype), t)
+            weights = cos_weights(done, length_f.astype(t.dtype), t)
         else:
             fits = ~geometric | (length_f < 0.5 * float(jnp.iinfo(t.dtype).max))
             length = jnp.where(fits, n * jnp.where(geometric, powers[k].astype(t.dtype), 1), 1)
-            w = jnp.where(fits, cos_weight(done, length, t),
-                          cos_weight(done.astype(dtype), length_f, t))
+            exact = cos_weights(done, length, t)
+            estimate = cos_weights(done.astype(dtype), length_f, t)
+            weights = tuple(jnp.where(fits, a, b) for a, b in zip(exact, estimate))
         low = as_float(self.min_lr, t)
         peak = as_float(self.max_lr, t) * power(self.cycle_decay, i, t)
-        return mix(jnp.maximum(peak, low), low, w)
+        return mix(jnp.maximum(peak, low), low, weights)
 
 
 @register
@@ -583,15 +598,17 @@ class _Cyclic(Schedule):
         down = as_count(self.step_size_up if self.step_size_down is None else self.step_size_down,
                         t)
         cycle, p = _divmod(t, up + down)
-        rising, _ = fractions(p, up, t)  # p / up
-        _, falling = fractions(p - up, down, t)  # (up + down - p) / down
-        w = jnp.where(p <= up, rising, falling)
+        rising = fractions(p, up, t)  # p / up and its complement
+        fallen, falling = fractions(p - up, down, t)  # (up + down - p) / down is `falling`
+        on_the_way_up = p <= up
+        weights = (jnp.where(on_the_way_up, rising[0], falling),
+                   jnp.where(on_the_way_up, rising[1], fallen))
         base, high = as_float(self.base_lr, t), as_float(self.max_lr, t)
         if self.mode == "triangular2":
             high = base + (high - base) * power(0.5, cycle, t)
         elif self.mode == "exp_range":
             high = base + (high - base) * power(self.gamma, t, t)
-        return mix(high, base, w)
+        return mix(high, base, weights)
 
 
 @register
@@ -664,7 +681,8 @@ def _phases(t: jax.Array, ends: list, values: list[jax.Array], anneal: str) -> j
         left = (end - clamped).astype(dtype) + end_frac
         length = (end - start).astype(dtype) + (end_frac - start_frac)
         f, g = complementary(done / length, left / length, done <= left)
-        value = mix(values[i], values[i + 1], half_cosine(f, g) if anneal == "cos" else g)
+        weights = (half_cosine(f, g), half_cosine(g, f)) if anneal == "cos" else (g, f)
+        value = mix(values[i], values[i + 1], weights)
         out = value if out is None else jnp.where(left >= 0, value, out)
     return out
 
@@ -831,10 +849,12 @@ class _LogAnnealing(Schedule):
         n = as_count(self.steps, t)
         done = jnp.minimum(t, n)
         left, scale = n - done, jnp.log1p(n.astype(dtype))
-        # w = log((n+1)/(t+1)) / log(n+1), computed from the side where it is exact.
-        w = jnp.where(done <= left, 1 - jnp.log1p(done.astype(dtype)) / scale,
+        # w = log((n+1)/(t+1)) / log(n+1) = log1p((n-t)/(t+1)) / log1p(n) and 1 - w =
+        # log1p(t) / log1p(n), each precise; exactly 1 and 0 at the ends.
+        w = jnp.where(done == 0, jnp.ones((), dtype),
                       jnp.log1p(left.astype(dtype) / (done.astype(dtype) + 1)) / scale)
-        return mix(as_float(self.max_lr, t), as_float(self.min_lr, t), w)
+        w_low = jnp.where(left == 0, jnp.ones((), dtype), jnp.log1p(done.astype(dtype)) / scale)
+        return mix(as_float(self.max_lr, t), as_float(self.min_lr, t), (w, w_low))
 
 
 @register
@@ -878,19 +898,20 @@ class _WarmupStableDecay(Schedule):
         stable_end = warm + as_count(self.stable_steps, t)
         n = as_count(self.decay_steps, t)
         peak = as_float(self.peak_value, t)
-        ramp, _ = fractions(jnp.minimum(t, warm), warm, t)
+        ramp = fractions(jnp.minimum(t, warm), warm, t)
         done = jnp.clip(t - stable_end, jnp.zeros((), t.dtype), n)
         f, g = fractions(done, n, t)
         if self.decay == "linear":
-            w = g
+            weights = g, f
         elif self.decay == "cosine":
-            w = half_cosine(f, g)
+            weights = half_cosine(f, g), half_cosine(g, f)
         else:  # "sqrt": 1 - sqrt(f), written so that it stays precise near f = 1
-            w = g / (1 + jnp.sqrt(f))
+            root = jnp.sqrt(f)
+            weights = g / (1 + root), root
         return jnp.where(
             t < warm,
             mix(peak, as_float(self.init_value, t), ramp),
-            jnp.where(t < stable_end, peak, mix(peak, as_float(self.end_value, t), w)),
+            jnp.where(t < stable_end, peak, mix(peak, as_float(self.end_value, t), weights)),
         )
 
 

@@ -15,8 +15,11 @@ def _lerp(a, b, f):
     return a + (b - a) * f
 
 
-def _cos(a, b, f):  # from a (f = 0) to b (f = 1); (1 + cos x)/2 = cos²(x/2), precise near f = 1
-    return b + (a - b) * math.cos(math.pi * f / 2) ** 2
+def _cos(a, b, f):
+    """From a (f = 0) to b (f = 1): (1 + cos πf)/2 = cos²(πf/2) = sin²(π(1-f)/2), taking the form
+    that is precise (and exact at the end) on each half."""
+    w = math.cos(math.pi * f / 2) ** 2 if f <= 0.5 else math.sin(math.pi * (1 - f) / 2) ** 2
+    return b + (a - b) * w
 
 
 def reference(kind: str, kw: dict, t: int) -> float:
@@ -122,3 +125,72 @@ def assert_close(actual, expected, rtol: float, atol: float = 0.0, what: str = "
     actual = np.asarray(actual, np.float64)
     expected = np.asarray(expected, np.float64)
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=what)
+
+
+def power_tolerance(expected, init: float, rtol: float = 2e-6) -> np.ndarray:
+    """The float32 tolerance of a value: `rtol` relative, plus the error of a power ``gamma**p``.
+
+    A power is computed as ``exp(p·ln gamma)``; float32's rounding of the exponent makes its
+    relative error about ``|ln(value/init)|·2**-23``, which is the second term.
+    """
+    expected = np.asarray(expected, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.abs(np.log(np.abs(expected) / abs(init))) if init else np.zeros_like(expected)
+    return rtol + np.where(np.isfinite(logs), logs, 0.0) * 1.2e-7
+
+
+def reference_config(config: dict, t: int) -> float:
+    """The value of the schedule that `config` (from `jaxsched.to_config`) describes, at `t`.
+
+    Shapes go to `reference`; combinators follow their documented formulas, in float64 with
+    Python integers for positions.
+    """
+    t = max(int(t), 0)
+    kind = config["kind"]
+    kw = {k: v for k, v in config.items() if k != "kind"}
+    if kind == "join":
+        bounds = kw["boundaries"]
+        i = sum(1 for b in bounds if b <= t)
+        start = bounds[i - 1] if i else 0
+        return reference_config(kw["schedules"][i], t - start)
+    if kind == "piecewise_constant":
+        return kw["values"][sum(1 for b in kw["boundaries"] if b <= t)]
+    if kind == "piecewise_linear":
+        knots, values = kw["boundaries"], kw["values"]
+        if t < knots[0]:
+            return values[0]
+        for i in range(len(knots) - 1):
+            if knots[i] <= t < knots[i + 1]:
+                return _lerp(values[i], values[i + 1], (t - knots[i]) / (knots[i + 1] - knots[i]))
+        return values[-1]
+    if kind == "warmup":
+        n, v0 = kw["steps"], kw["init_value"]
+        if t >= n:
+            return reference_config(kw["schedule"], t - n)
+        v, f = reference_config(kw["schedule"], 0), t / n
+        if kw["shape"] == "linear":
+            return _lerp(v0, v, f)
+        if kw["shape"] == "cosine":
+            return _lerp(v0, v, (1 - math.cos(math.pi * f)) / 2)
+        return v0 * (v / v0) ** f
+    if kind == "staircase":
+        k = kw["every"]
+        return reference_config(kw["schedule"], k * (t // k))
+    if kind == "repeat":
+        p = kw["period"]
+        return kw["decay"] ** (t // p) * reference_config(kw["schedule"], t % p)
+    if kind == "per_epoch":
+        return reference_config(kw["schedule"], t // kw["steps_per_epoch"])
+    if kind == "clip":
+        v = reference_config(kw["schedule"], t)
+        if kw["min_value"] is not None:
+            v = max(v, kw["min_value"])
+        if kw["max_value"] is not None:
+            v = min(v, kw["max_value"])
+        return v
+    if kind == "binary":
+        left, right = (reference_config(x, t) if isinstance(x, dict) else x
+                       for x in (kw["left"], kw["right"]))
+        return {"add": left + right, "sub": left - right, "mul": left * right,
+                "div": left / right}[kw["op"]]
+    return reference(kind, kw, t)

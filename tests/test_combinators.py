@@ -305,14 +305,70 @@ C = js.constant(1.0)
     (lambda: js.staircase(C, -2), r"^every must be a positive integer.*every=-2"),
     (lambda: js.repeat(C, 0), r"^period must be a positive integer.*period=0"),
     (lambda: js.repeat(C, 10, decay=0.0), r"^decay must be a finite number > 0"),
+    (lambda: js.repeat(C, 10, decay=1.5), r"^decay must be a finite number > 0.0 and <= 1.0"),
+    (lambda: js.warmup(js.linear(0.0, 1.0, 5), 5, init_value=0.1, shape="exponential"),
+     r"^shape='exponential' ramps up to schedule\(0\), which must be > 0"),
+    (lambda: js.warmup(C, 5, init_value=1e-40, shape="exponential"),
+     r"^init_value must be .* at least 1.175e-38"),
+    (lambda: C * 1e39, r"numbers finite in float32"),
+    (lambda: C / 1e-39, r"cannot be divided by zero \(or by a number whose reciprocal"),
+    (lambda: js.join([C, C], [1j]), r"^boundaries must be a sequence of integers"),
     (lambda: js.per_epoch(C, 0), r"^steps_per_epoch must be a positive integer"),
     (lambda: js.clip(C, 0.5, 0.1), r"^max_value must be >= min_value"),
     (lambda: js.clip("C", 0.5), r"^schedule must be a Schedule"),
     (lambda: js.schedule(3), r"^fn must be a callable"),
 ])
 def test_bad_input_raises_naming_the_argument(build, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((ValueError, TypeError), match=message):
         build()
+
+
+# -- found by the property tests (tests/test_properties.py) --------------------------------------
+
+
+def test_division_by_a_number_is_the_same_in_every_compiled_form():
+    """XLA rewrote ``x / 0.01`` as ``x * 100`` inside `scan` but divided exactly in `jit`."""
+    s = js.piecewise_linear([0], [1e-6]) / 0.01
+    steps = jnp.arange(5)
+    scanned = jax.jit(lambda ts: jax.lax.scan(lambda c, t: (c, s(t)), 0, ts)[1])(steps)
+    np.testing.assert_array_equal(np.asarray(scanned), np.asarray(jax.jit(s)(steps)))
+    np.testing.assert_array_equal(np.asarray(s(3)), np.asarray(jax.jit(s)(steps))[3])
+
+
+def test_exponential_warmup_from_a_tiny_value_stays_finite():
+    """``init * (target / init) ** f`` overflowed (and was NaN) for a tiny init_value."""
+    s = js.warmup(js.constant(10.0), 10, init_value=2e-38, shape="exponential")
+    values = np.asarray(s(jnp.arange(12)), np.float64)
+    assert np.all(np.isfinite(values)) and values[0] == np.float32(2e-38) and values[10] == 10
+    want = 2e-38 * (10 / 2e-38) ** (np.arange(10) / 10)
+    np.testing.assert_allclose(values[:10], want, rtol=2e-5)
+
+
+def test_large_python_ints_as_float_hyperparameters():
+    """A Python int beyond int32 (``max_value=20_030_808_918``) overflowed the int32 it was
+    first converted to."""
+    s = js.clip(js.constant(0.1), max_value=20_030_808_918) + 3_000_000_000
+    assert float(s(3)) == pytest.approx(3e9, rel=1e-7)
+
+
+@pytest.mark.parametrize("s", [
+    js.cosine_annealing(jnp.array([0.1, 0.2]), 10),
+    js.cosine_annealing(0.1, 10) * np.array([1.0, 2.0]),
+    js.warmup(js.sgdr(np.array([0.5, 1.0]), 7), 3),
+], ids=["array-max_lr", "times-array", "nested"])
+def test_config_round_trip_of_array_hyperparameters(s):
+    """Arrays of hyperparameters (a batch of peak values) come back from JSON as arrays."""
+    rebuilt = js.from_config(json.loads(json.dumps(js.to_config(s))))
+    assert repr(rebuilt) == repr(s)
+    for t in (0, 2, 5, 11):
+        np.testing.assert_array_equal(np.asarray(rebuilt(t)), np.asarray(s(t)))
+    assert np.shape(s(5)) == (2,)
+
+
+def test_a_config_kind_that_is_not_a_string_names_its_path():
+    config = {"kind": "join", "schedules": [{"kind": ["x"]}], "boundaries": []}
+    with pytest.raises(ValueError, match=r"^schedules\[0\]\.kind: unknown kind \['x'\]"):
+        js.from_config(config)
 
 
 # -- transformations ------------------------------------------------------------------------------

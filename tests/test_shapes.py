@@ -9,7 +9,7 @@ import optax
 import pytest
 
 import jaxsched as js
-from tests.helpers import assert_close, references
+from tests.helpers import assert_close, power_tolerance, references
 
 CASES = [
     ("constant", dict(value=0.3)),
@@ -70,13 +70,6 @@ STEPS = np.unique(np.concatenate([
 ])).astype(np.int32)
 
 
-def _tolerance(expected: np.ndarray, init: float) -> np.ndarray:
-    """2e-6 relative, plus the float32 error of a power ``gamma**p``: |ln(value/init)|·2^-23."""
-    with np.errstate(divide="ignore"):
-        logs = np.abs(np.log(np.abs(expected) / abs(init))) if init else 0.0
-    return 2e-6 + np.where(np.isfinite(logs), logs, 0.0) * 1.2e-7
-
-
 @pytest.mark.parametrize(("kind", "kw"), CASES, ids=IDS)
 def test_matches_float64_formula_at_every_step(kind, kw):
     s = getattr(js, kind)(**kw)
@@ -84,7 +77,7 @@ def test_matches_float64_formula_at_every_step(kind, kw):
     want = references(kind, kw, STEPS)
     assert got.dtype == np.float64 and np.all(np.isfinite(got))
     init = next(iter(kw.values())) if kind not in ("one_cycle_momentum",) else 1.0
-    rtol = _tolerance(want, init)
+    rtol = power_tolerance(want, init)
     bad = np.abs(got - want) > rtol * np.abs(want) + 1e-30
     assert not bad.any(), (
         f"{kind}{kw}: first bad step {STEPS[bad][0]}: got {got[bad][0]!r}, "
@@ -363,10 +356,49 @@ def test_bad_hyperparameters_raise_at_construction(ctor, kw, name):
     assert "got" in message, message
 
 
-@pytest.mark.parametrize("bad", ["0.1", None, True, [0.1]])
+@pytest.mark.parametrize("bad", ["0.1", None, True, [0.1], 1j, np.complex64(1)])
 def test_non_numbers_raise_type_error(bad):
     with pytest.raises(TypeError, match="max_lr"):
         js.cosine_annealing(bad, 10)
+
+
+# -- found by the property tests (tests/test_properties.py) --------------------------------------
+
+
+@pytest.mark.parametrize("s, t, want", [
+    # A rise from 0: ``end * (1 - w)`` lost the precision of 1 - w; linear(0, 1, 1e8) was 0.
+    (js.linear(0.0, 1.0, 10**8), 1, 1e-8),
+    (js.linear(0.0, 1.0, 10**6), 1, 1e-6),
+    (js.polynomial_decay(0.0, 10**6, power=2.0, end_value=1.0), 1, 1 - (1 - 1e-6) ** 2),
+    (js.one_cycle(1.0, 10**6, div_factor=1e4), 1,
+     1e-4 + (1 - 1e-4) * (1 - math.cos(math.pi / (0.3 * 10**6 - 1))) / 2),
+    (js.cyclic(0.0, 1.0, step_size_up=10**7), 1, 1e-7),
+    (js.warmup_stable_decay(1.0, 10**7, 0, 5), 1, 1e-7),
+], ids=["linear-1e8", "linear-1e6", "polynomial", "one_cycle", "cyclic", "wsd"])
+def test_rising_values_keep_their_precision_near_the_start(s, t, want):
+    assert float(s(t)) == pytest.approx(want, rel=2e-6)
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: js.constant(1e39), r"^value must be a finite number within float32's range"),
+    (lambda: js.cosine_annealing(np.float64(1e300), 10), r"^max_lr must be .*float32's range"),
+    (lambda: js.step_decay(0.1, 10, gamma=1e-40), r"^gamma must be .*smallest normal number"),
+    (lambda: js.multistep_decay(0.1, [True, 3]), r"^milestones must be a sequence of integers"),
+    (lambda: js.multistep_decay(0.1, [1j]), r"^milestones must be a sequence of integers"),
+    (lambda: js.linear(0.0, 1.0, 0), r"^steps must be a positive integer, got steps=0"),
+    (lambda: js.linear(0.0, 1.0, 2**31), r"^steps must be a positive integer of at most 2\*\*31"),
+])
+def test_out_of_range_hyperparameters_raise(build, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        build()
+
+
+@pytest.mark.parametrize("step", [np.int64(2**31), np.array([5, 2**31], np.int64),
+                                  np.uint32(2**31 + 5)], ids=["int64", "int64-array", "uint32"])
+def test_numpy_steps_beyond_int32_raise_instead_of_wrapping(step):
+    """JAX converts a NumPy int64 to int32 by wrapping: 2**31 became -2**31, i.e. step 0."""
+    with pytest.raises(ValueError, match=r"at most 2\*\*31 - 1"):
+        js.linear(0.0, 1.0, 10)(step)
 
 
 def test_traced_hyperparameters_give_the_same_values():
