@@ -252,23 +252,22 @@ def test_inside_jit_with_traced_hyperparameters_skips_checks():
 def test_optax_takes_a_schedule_as_it_is():
     s = js.step_decay(0.1, step_size=2, gamma=0.5)
     params = {"w": jnp.ones(3)}
-    # optax itself is not written for strict dtype promotion
-    promotion = jax.numpy_dtype_promotion("standard")
-    promotion.__enter__()
     grads = {"w": jnp.ones(3)}
-    for opt in (optax.sgd(s), optax.chain(optax.scale_by_schedule(s), optax.scale(-1.0))):
-        state = opt.init(params)
-        update = jax.jit(opt.update)
-        seen = []
-        for _ in range(5):
-            updates, state = update(grads, state, params)
-            seen.append(float(-updates["w"][0]))
-        np.testing.assert_allclose(seen, [0.1, 0.1, 0.05, 0.05, 0.025], rtol=1e-6)
+    with jax.numpy_dtype_promotion("standard"):  # optax is not written for strict promotion
+        for opt in (optax.sgd(s), optax.chain(optax.scale_by_schedule(s), optax.scale(-1.0))):
+            state = opt.init(params)
+            update = jax.jit(opt.update)
+            seen = []
+            for _ in range(5):
+                updates, state = update(grads, state, params)
+                seen.append(float(-updates["w"][0]))
+            np.testing.assert_allclose(seen, [float(s(t)) for t in range(5)], rtol=1e-6)
+            assert seen[2] == pytest.approx(0.05)
 
-    opt = optax.adam(js.cosine_annealing(1e-3, 10))
-    state = opt.init(params)
-    updates, state = jax.jit(opt.update)(grads, state, params)
-    np.testing.assert_allclose(np.asarray(updates["w"]), -1e-3, rtol=1e-4)
+        opt = optax.adam(js.cosine_annealing(1e-3, 10))
+        state = opt.init(params)
+        updates, state = jax.jit(opt.update)(grads, state, params)
+        np.testing.assert_allclose(np.asarray(updates["w"]), -1e-3, rtol=1e-4)
 
 
 def test_matches_optax_equivalents():
