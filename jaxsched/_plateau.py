@@ -128,11 +128,16 @@ def reduce_on_plateau(
       scale is at `min_scale`, further reductions leave it there, and the cooldown still restarts.
       PyTorch's `eps` (ignore lr changes smaller than eps, default 1e-8) has no counterpart:
       every reduction above the floor is applied, as in PyTorch with ``eps=0``.
-    * Arithmetic is float32 (values, best, scale): the decisions equal PyTorch's float64 ones
-      except for values within float32 rounding of the threshold, and the scale after :math:`k`
-      reductions is within :math:`2k` float32 roundings of PyTorch's ratio (the factor and each
-      product are rounded). A scale below float32's smallest normal number (~1.2e-38) may be
-      flushed to 0 (XLA on CPU does).
+    * Arithmetic is float32 (values, best, scale). The test is evaluated as
+      :math:`b - v > |b|\,\theta` (:math:`v - b` in "max" mode; :math:`\theta` in "abs"
+      mode), the difference and the margin each rounded once to float32 (the difference is
+      exact when :math:`v` is within a factor of 2 of :math:`b`). In this form no product
+      feeds a sum, so XLA cannot fuse it into a multiply-add (one rounding where eager mode
+      rounds twice), and eager and jitted runs take the same decisions at the bound. The
+      decisions equal PyTorch's float64 ones except for values within float32 rounding of the
+      threshold, and the scale after :math:`k` reductions is within :math:`2k` float32
+      roundings of PyTorch's ratio (the factor and each product are rounded). A scale below
+      float32's smallest normal number (~1.2e-38) may be flushed to 0 (XLA on CPU does).
 
     Everything runs in JAX (`jnp.where`, no host round trip, no retracing); numeric
     hyperparameters may be JAX arrays, even traced ones, so the transformation works under
@@ -202,9 +207,13 @@ def reduce_on_plateau(
         """One PyTorch ``step(v)``."""
         best, wait, cooldown_count = state.best_value, state.wait, state.cooldown_count
         margin = jnp.abs(best) * _f32(threshold) if threshold_mode == "rel" else _f32(threshold)
-        beats = v < best - margin if mode == "min" else v > best + margin
+        # v < best - margin written as (best - v) > margin: no product feeds a sum, so XLA
+        # cannot fuse `best - |best| * threshold` into a multiply-add (one rounding under jit,
+        # two in eager mode), and every way of running takes the same decision at the bound.
+        gain = best - v if mode == "min" else v - best
+        beats = gain > margin
         # best is infinite only before the first finite observation (it never becomes
-        # non-finite later), when `best -/+ margin` may be NaN.
+        # non-finite later), when `gain` and `margin` may be infinite or NaN.
         improved = jnp.isfinite(v) & (jnp.isinf(best) | beats)
         in_cooldown = cooldown_count > 0
         # wait + 1 > patience  <=>  wait >= patience, written so that wait + 1 never overflows.
