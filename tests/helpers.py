@@ -7,6 +7,7 @@ independently of the library's float32 tricks, so that a wrong trick shows up as
 from __future__ import annotations
 
 import math
+import struct
 
 import numpy as np
 
@@ -194,3 +195,60 @@ def reference_config(config: dict, t: int) -> float:
         return {"add": left + right, "sub": left - right, "mul": left * right,
                 "div": left / right}[kw["op"]]
     return reference(kind, kw, t)
+
+
+# -- reduce on plateau ---------------------------------------------------------------------------
+
+
+def f32(x: float) -> float:
+    """x rounded to the nearest float32 (overflow to +-inf), as a Python float."""
+    try:
+        return struct.unpack("f", struct.pack("f", x))[0]
+    except OverflowError:
+        return math.copysign(math.inf, x)
+
+
+def plateau_improves(v: float, best: float, mode: str, threshold_mode: str,
+                     threshold: float) -> bool:
+    """Whether a finite `v` improves on a finite `best`, as `js.reduce_on_plateau` documents
+    it: ``v < best - |best| * threshold`` ("min", "rel") evaluated as ``best - v > margin``,
+    the difference and the margin each rounded once to float32."""
+    margin = f32(abs(best) * threshold) if threshold_mode == "rel" else threshold
+    gain = f32(best - v) if mode == "min" else f32(v - best)
+    return gain > margin
+
+
+def plateau_reference(values, *, mode, threshold_mode, factor, patience, threshold, cooldown,
+               min_scale, accumulation_steps):
+    """PyTorch's ReduceLROnPlateau.step rules as API.md §4 states them, one update at a time.
+
+    Returns one tuple (scale, best, wait, cooldown_count, count, accumulated) per update.
+    """
+    scale, best = 1.0, math.inf if mode == "min" else -math.inf
+    wait = cooldown_count = 0
+    window = 0      # values seen in the current accumulation window
+    total = 0.0     # their float32 running sum
+    rows = []
+    for v in values:
+        window += 1
+        total = f32(total + v)
+        if window == accumulation_steps:
+            observation = f32(total / accumulation_steps)  # one PyTorch "epoch"
+            window, total = 0, 0.0
+            if not math.isfinite(observation):
+                improved = False  # NaN and +-inf: never an improvement, never the best
+            elif math.isinf(best):
+                improved = True   # the first finite observation
+            else:
+                improved = plateau_improves(observation, best, mode, threshold_mode, threshold)
+            if improved:
+                best, wait = observation, 0
+            else:
+                wait += 1
+            if cooldown_count > 0:
+                cooldown_count, wait = cooldown_count - 1, 0
+            if wait > patience:
+                scale = max(f32(scale * factor), min_scale)
+                cooldown_count, wait = cooldown, 0
+        rows.append((scale, best, wait, cooldown_count, window, total))
+    return rows

@@ -28,6 +28,7 @@ import optax
 import pytest
 
 import jaxsched as js
+from tests.helpers import plateau_reference
 
 GOLDEN = json.loads((pathlib.Path(__file__).parent / "golden" / "plateau.json").read_text())
 SEQUENCES = GOLDEN["sequences"]
@@ -173,31 +174,6 @@ def test_negative_metrics_follow_abs_best_rule_not_torch(golden_results):
     assert GOLDEN["torch_raw"] and differ > 0
 
 
-def _reference(values, mode, threshold_mode, factor, patience, threshold, cooldown, min_scale):
-    """The documented rule, step by step in NumPy float32 (independent of the JAX code)."""
-    f32 = np.float32
-    scale, best, wait, cd = f32(1.0), f32(math.inf if mode == "min" else -math.inf), 0, 0
-    out = []
-    for v in map(f32, values):
-        if not np.isfinite(v):
-            improved = False
-        elif np.isinf(best):
-            improved = True
-        else:
-            margin = abs(best) * f32(threshold) if threshold_mode == "rel" else f32(threshold)
-            improved = bool(v < best - margin) if mode == "min" else bool(v > best + margin)
-        if improved:
-            best, wait = v, 0
-        else:
-            wait += 1
-        if cd > 0:
-            cd, wait = cd - 1, 0
-        if wait > patience:
-            scale, cd, wait = max(scale * f32(factor), f32(min_scale)), cooldown, 0
-        out.append((scale, best, wait, cd))
-    return [np.asarray(x) for x in zip(*out)]
-
-
 @pytest.mark.parametrize("mode", ["min", "max"])
 @pytest.mark.parametrize("threshold_mode", ["rel", "abs"])
 def test_mixed_sign_metrics_follow_documented_rule(mode, threshold_mode):
@@ -219,9 +195,12 @@ def test_mixed_sign_metrics_follow_documented_rule(mode, threshold_mode):
     assert (values < 0).any() and (values > 0).any()
     _, states = _run_cases([{"options": o} for o in options], values, mode=mode)
     for i, o in enumerate(options):
-        scale, best, wait, cd = _reference(values[i], mode, threshold_mode, o["factor"],
-                                           o["patience"], o["threshold"], o["cooldown"],
-                                           o["min_lr"])
+        as32 = lambda x: float(np.float32(x))  # noqa: E731 - the library's float32 numbers
+        rows = plateau_reference(
+            [as32(v) for v in values[i]], mode=mode, threshold_mode=threshold_mode,
+            factor=as32(o["factor"]), patience=o["patience"], threshold=as32(o["threshold"]),
+            cooldown=o["cooldown"], min_scale=as32(o["min_lr"]), accumulation_steps=1)
+        scale, best, wait, cd = (np.array(column) for column in list(zip(*rows))[:4])
         where = f"case {i}: {o}"
         np.testing.assert_array_equal(states.best_value[i], best, err_msg=where)
         np.testing.assert_array_equal(states.wait[i], wait, err_msg=where)

@@ -11,7 +11,7 @@ accumulated_value) and its update are compared with `_reference`, exactly.
 
 Float32, and the choice made here: the library's state and arithmetic are float32, and the
 decision at the knife edge (a value at ``best - |best| * threshold``) depends on what is
-rounded. The reference therefore computes in float64 Python but rounds to float32 (`_f32`) at
+rounded. The reference therefore computes in float64 Python but rounds to float32 (`f32`) at
 each place where the documented computation (`js.reduce_on_plateau`'s docstring: the test is
 ``best - v > margin``) holds a float32: the margin ``|best| * threshold``, the difference
 ``best - v`` (``v - best`` in "max" mode), the running sum of a window, the mean, and the scale
@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import functools
 import math
-import struct
 from fractions import Fraction
 
 import jax
@@ -55,6 +54,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import jaxsched as js
+from tests.helpers import f32, plateau_improves, plateau_reference
 
 LENGTH = 96  # every sequence is padded to this many updates; only its first n are compared
 TINY = float(np.finfo(np.float32).tiny)
@@ -64,64 +64,11 @@ LOW, HIGH = 2.0**-60, 2.0**60  # magnitudes of finite nonzero metric values
 # -- the reference ---------------------------------------------------------------------------
 
 
-def _f32(x: float) -> float:
-    """x rounded to the nearest float32 (overflow to +-inf), as a Python float."""
-    try:
-        return struct.unpack("f", struct.pack("f", x))[0]
-    except OverflowError:
-        return math.copysign(math.inf, x)
-
-
 def _bound(best: float, mode: str, threshold_mode: str, threshold: float) -> float:
     """About where the decision flips for a finite `best`: the float32 nearest to
     ``best -/+ margin`` (for drawing values at the knife edge, not part of the reference)."""
-    margin = _f32(abs(best) * threshold) if threshold_mode == "rel" else threshold
-    return _f32(best - margin) if mode == "min" else _f32(best + margin)
-
-
-def _improves(v: float, best: float, mode: str, threshold_mode: str, threshold: float) -> bool:
-    """Whether a finite `v` improves on a finite `best`, as `js.reduce_on_plateau` documents
-    it: ``v < best - |best| * threshold`` ("min", "rel") evaluated as ``best - v > margin``,
-    the difference and the margin each rounded once to float32."""
-    margin = _f32(abs(best) * threshold) if threshold_mode == "rel" else threshold
-    gain = _f32(best - v) if mode == "min" else _f32(v - best)
-    return gain > margin
-
-
-def _reference(values, *, mode, threshold_mode, factor, patience, threshold, cooldown,
-               min_scale, accumulation_steps):
-    """PyTorch's ReduceLROnPlateau.step rules as API.md §4 states them, one update at a time.
-
-    Returns one tuple (scale, best, wait, cooldown_count, count, accumulated) per update.
-    """
-    scale, best = 1.0, math.inf if mode == "min" else -math.inf
-    wait = cooldown_count = 0
-    window = 0      # values seen in the current accumulation window
-    total = 0.0     # their float32 running sum
-    rows = []
-    for v in values:
-        window += 1
-        total = _f32(total + v)
-        if window == accumulation_steps:
-            observation = _f32(total / accumulation_steps)  # one PyTorch "epoch"
-            window, total = 0, 0.0
-            if not math.isfinite(observation):
-                improved = False  # NaN and +-inf: never an improvement, never the best
-            elif math.isinf(best):
-                improved = True   # the first finite observation
-            else:
-                improved = _improves(observation, best, mode, threshold_mode, threshold)
-            if improved:
-                best, wait = observation, 0
-            else:
-                wait += 1
-            if cooldown_count > 0:
-                cooldown_count, wait = cooldown_count - 1, 0
-            if wait > patience:
-                scale = max(_f32(scale * factor), min_scale)
-                cooldown_count, wait = cooldown, 0
-        rows.append((scale, best, wait, cooldown_count, window, total))
-    return rows
+    margin = f32(abs(best) * threshold) if threshold_mode == "rel" else threshold
+    return f32(best - margin) if mode == "min" else f32(best + margin)
 
 
 # -- the library, one compiled runner ----------------------------------------------------------
@@ -161,7 +108,7 @@ def _library(values, options):
 
 
 def _f32s(lo, hi, **kw):
-    return st.floats(_f32(lo), _f32(hi), width=32, allow_nan=False, allow_subnormal=False, **kw)
+    return st.floats(f32(lo), f32(hi), width=32, allow_nan=False, allow_subnormal=False, **kw)
 
 
 _magnitude = _f32s(LOW, HIGH)
@@ -198,11 +145,11 @@ def _beside(x: float, ulps: int) -> float:
 _options = st.fixed_dictionaries({
     "mode": st.sampled_from(["min", "max"]),
     "threshold_mode": st.sampled_from(["rel", "abs"]),
-    "factor": st.one_of(st.sampled_from([0.1, 0.5]).map(_f32), _f32s(1e-6, 1.0, exclude_max=True)),
+    "factor": st.one_of(st.sampled_from([0.1, 0.5]).map(f32), _f32s(1e-6, 1.0, exclude_max=True)),
     "patience": st.one_of(st.integers(0, 3), st.integers(0, 40)),
-    "threshold": st.one_of(st.sampled_from([0.0, 1e-4, 0.1, 1.0]).map(_f32), _f32s(1e-6, 4.0)),
+    "threshold": st.one_of(st.sampled_from([0.0, 1e-4, 0.1, 1.0]).map(f32), _f32s(1e-6, 4.0)),
     "cooldown": st.one_of(st.integers(0, 2), st.integers(0, 20)),
-    "min_scale": st.one_of(st.just(0.0), st.sampled_from([0.05, 0.3]).map(_f32),
+    "min_scale": st.one_of(st.just(0.0), st.sampled_from([0.05, 0.3]).map(f32),
                            _f32s(1e-6, 1.0, exclude_max=True)),
     "accumulation_steps": st.one_of(st.just(1), st.integers(1, 6)),
 })
@@ -225,7 +172,7 @@ def cases(draw, knife_edges=False):
     values: list[float] = []
     last = None  # the last finite value so far
     for kind, value, ulps, repeats in pieces:
-        best = _reference(values, **options)[-1][1] if values else math.inf
+        best = plateau_reference(values, **options)[-1][1] if values else math.inf
         anchor = best if math.isfinite(best) else last  # the best so far, else the last value
         if kind in ("fresh", "special"):
             new = [value] * repeats
@@ -236,20 +183,20 @@ def cases(draw, knife_edges=False):
         elif kind == "walk":  # `value`: relative steps from the last value
             new, v = [], last
             for step in value:
-                nxt = _f32(v * (1 + step)) if v != 0 else step
+                nxt = f32(v * (1 + step)) if v != 0 else step
                 v = nxt if _normal(nxt) else v
                 new.append(v)
         else:  # at the improvement bound, a few ulps to either side, or between it and the best
             bound = _bound(anchor, options["mode"], options["threshold_mode"],
                            options["threshold"])
-            v = _beside(bound, ulps) if kind == "edge" else _f32((anchor + bound) / 2)
+            v = _beside(bound, ulps) if kind == "edge" else f32((anchor + bound) / 2)
             new = [v if _normal(v) else anchor] * repeats
         values.extend(new)
         last = next((v for v in reversed(values) if math.isfinite(v)), None)
     return options, values[:LENGTH]
 
 
-_EDGE = _bound(4.0, "min", "rel", _f32(0.1))  # exactly at the bound of best = 4
+_EDGE = _bound(4.0, "min", "rel", f32(0.1))  # exactly at the bound of best = 4
 
 
 def _case(values, **options):
@@ -257,8 +204,8 @@ def _case(values, **options):
     base = dict(mode="min", threshold_mode="rel", factor=0.5, patience=1, threshold=0.1,
                 cooldown=0, min_scale=0.0, accumulation_steps=1) | options
     for name in ("factor", "threshold", "min_scale"):
-        base[name] = _f32(base[name])
-    return base, [_f32(v) for v in values]
+        base[name] = f32(base[name])
+    return base, [f32(v) for v in values]
 
 
 # -- the properties ----------------------------------------------------------------------------
@@ -284,7 +231,7 @@ def test_matches_reference_at_knife_edges(case):
 def _check(options, values):
     """The library against `_reference` at every update of `values`, and its invariants."""
     updates, state = _library(values, options)
-    rows = _reference(values, **options)
+    rows = plateau_reference(values, **options)
     scale, best, wait, cooldown_count, count, total = (np.asarray(c) for c in zip(*rows))
     where = f"options {options}\nvalues {values}"
 
@@ -318,23 +265,24 @@ def test_knife_edge_is_decided_in_float32():
     improvement where the documented float32 computation does not, or the other way round; the
     library follows the float32 one. This is why `_reference` rounds where the library holds
     float32 numbers."""
-    threshold = _f32(0.3)
+    threshold = f32(0.3)
     found = []
     for i in range(1, 200):
-        best = _f32(1.0 + i / 1024.0)
+        best = f32(1.0 + i / 1024.0)
         edge = _bound(best, "min", "rel", threshold)
         for v in (_beside(edge, k) for k in (-1, 0, 1)):
             exact = Fraction(v) < Fraction(best) * (1 - Fraction(threshold))
-            if exact != _improves(v, best, "min", "rel", threshold):
+            if exact != plateau_improves(v, best, "min", "rel", threshold):
                 found.append((best, v))
     assert len(found) >= 3
     for best, v in found[:3]:
         options, values = _case([best, v, v], threshold=threshold, patience=5)
         _, state = _library(values, options)
-        expected = v if _improves(v, best, "min", "rel", threshold) else best
+        expected = v if plateau_improves(v, best, "min", "rel", threshold) else best
         assert list(state.best_value) == [np.float32(best), np.float32(expected),
                                           np.float32(expected)]
-        assert [row[1] for row in _reference(values, **options)] == [best, expected, expected]
+        rows = plateau_reference(values, **options)
+        assert [row[1] for row in rows] == [best, expected, expected]
 
 
 def test_eager_and_jit_take_the_same_decision_at_the_bound():
@@ -343,10 +291,10 @@ def test_eager_and_jit_take_the_same_decision_at_the_bound():
     bound (here best 0.625, threshold 0.8675, value 0.08281397: eager improved, jit did not).
     The test is now ``best - value > margin``, which has no product feeding a sum."""
     rng = np.random.default_rng(7)
-    pairs = [(0.625, _f32(0.8674976825714111))] + [
-        (_f32(rng.uniform(0.1, 100.0)), _f32(rng.uniform(1e-4, 0.9))) for _ in range(5)]
+    pairs = [(0.625, f32(0.8674976825714111))] + [
+        (f32(rng.uniform(0.1, 100.0)), f32(rng.uniform(1e-4, 0.9))) for _ in range(5)]
     for best, threshold in pairs:
-        fused = _f32(Fraction(best) - Fraction(best) * Fraction(threshold))  # one rounding
+        fused = f32(Fraction(best) - Fraction(best) * Fraction(threshold))  # one rounding
         edge = _bound(best, "min", "rel", threshold)                         # two roundings
         for v in {_beside(edge, -1), edge, _beside(edge, 1), fused}:
             options, values = _case([best, v], threshold=threshold, patience=5)
@@ -355,6 +303,6 @@ def test_eager_and_jit_take_the_same_decision_at_the_bound():
             state = tx.init(None)
             for x in values:
                 _, state = tx.update(jnp.ones(()), state, value=x)  # op by op, not compiled
-            expected = v if _improves(v, best, "min", "rel", threshold) else best
+            expected = v if plateau_improves(v, best, "min", "rel", threshold) else best
             where = f"best {best!r}, threshold {threshold!r}, value {v!r}"
             assert float(jitted.best_value[-1]) == float(state.best_value) == expected, where
