@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -194,28 +194,41 @@ def _write_png(schedule: Any, num_steps: int, path: str, log_scale: bool) -> Non
 # -- the command line ------------------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+INT32_MAX = int(np.iinfo(np.int32).max)  # steps are counted in int32
+MIN_DEMO_STEPS = 4  # the demo's one-cycle run needs pct_start * steps > 1 (pct_start is 0.3)
+MIN_FIND_STEPS = 2  # lr_find sweeps at least two learning rates
+MAX_SEED = 2**63 - 1  # jax.random.key takes a signed 64-bit seed
 
 
-def _step(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer step, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a step >= 0, got {value}")
-    return value
+def _integer(low: int, high: int, why: str = "") -> Callable[[str], int]:
+    """An argparse `type`: an integer in ``[low, high]``, else a one-line reason."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low or value > high:
+            bound = f"at least {low}" if value < low else f"at most {high}"
+            reason = f" ({why})" if why and value < low else ""
+            raise argparse.ArgumentTypeError(f"must be {bound}{reason}, got {value}")
+        return value
+
+    return parse
+
+
+_positive_int = _integer(1, INT32_MAX)
+_step = _integer(0, INT32_MAX)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (exit code 2), as `CliError`s are."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m jaxsched",
         description="jaxsched: learning-rate schedules for JAX and Optax.",
     )
@@ -244,18 +257,23 @@ def build_parser() -> argparse.ArgumentParser:
         "the learning-rate range test, print a results table and write a PNG of the lr and "
         "loss curves. Needs the demo extra: pip install 'jaxsched[demo]'.",
     )
-    d.add_argument("--steps", type=_positive_int, default=DEFAULTS["steps"], metavar="N",
-                   help=f"training steps per schedule (default {DEFAULTS['steps']})")
+    d.add_argument("--steps", default=DEFAULTS["steps"], metavar="N", type=_integer(
+                       MIN_DEMO_STEPS, INT32_MAX, "one-cycle's warmup needs 0.3 * steps > 1"),
+                   help=f"training steps per schedule, at least {MIN_DEMO_STEPS} (default "
+                   f"{DEFAULTS['steps']})")
     d.add_argument("--out", default=DEFAULTS["out"], metavar="DIR",
                    help=f"folder for the PNG (default {DEFAULTS['out']})")
     d.add_argument("--batch-size", type=_positive_int, default=DEFAULTS["batch_size"],
-                   metavar="B", help=f"batch size (default {DEFAULTS['batch_size']})")
+                   metavar="B", help=f"batch size; one larger than the training set is cut to "
+                   f"its size (default {DEFAULTS['batch_size']})")
     d.add_argument("--hidden", type=_positive_int, default=DEFAULTS["hidden"], metavar="H",
                    help=f"hidden units (default {DEFAULTS['hidden']})")
-    d.add_argument("--find-steps", type=_positive_int, default=DEFAULTS["find_steps"],
-                   metavar="N", help=f"steps of the lr range test (default "
+    d.add_argument("--find-steps", default=DEFAULTS["find_steps"], metavar="N",
+                   type=_integer(MIN_FIND_STEPS, INT32_MAX, "lr_find sweeps at least two rates"),
+                   help=f"steps of the lr range test, at least {MIN_FIND_STEPS} (default "
                    f"{DEFAULTS['find_steps']})")
-    d.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="random seed")
+    d.add_argument("--seed", type=_integer(0, MAX_SEED), default=DEFAULTS["seed"], metavar="S",
+                   help=f"random seed, 0 to 2**63 - 1 (default {DEFAULTS['seed']})")
     d.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 

@@ -126,6 +126,75 @@ def test_bad_command_lines_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: python -m jaxsched") and err.count("\n") == 1
+
+
+BAD_DEMO_FLAGS = {
+    "find steps below lr_find's two": (["--find-steps", "1"], "--find-steps",
+                                       "must be at least 2 (lr_find"),
+    "steps too few for one-cycle": (["--steps", "3"], "--steps", "must be at least 4"),
+    "zero steps": (["--steps", "0"], "--steps", "must be at least 4"),
+    "steps past int32": (["--steps", str(2**31)], "--steps", "must be at most 2147483647"),
+    "not an integer": (["--steps", "1e3"], "--steps", "expected an integer, got '1e3'"),
+    "zero batch": (["--batch-size", "0"], "--batch-size", "must be at least 1"),
+    "zero hidden units": (["--hidden", "0"], "--hidden", "must be at least 1"),
+    "negative seed": (["--seed", "-3"], "--seed", "must be at least 0"),
+    "seed past 64 bits": (["--seed", str(2**63)], "--seed", "must be at most"),
+    "find steps not an integer": (["--find-steps", "ten"], "--find-steps", "expected an integer"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_DEMO_FLAGS)
+def test_demo_bad_numeric_flags_are_one_line_and_exit_2(name, capsys, monkeypatch):
+    import jaxsched._demo
+
+    flags, flag, reason = BAD_DEMO_FLAGS[name]
+    monkeypatch.setattr(jaxsched._demo, "run_demo", lambda **kwargs: pytest.fail("it ran"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", *flags])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert captured.err.startswith(f"error: python -m jaxsched demo: argument {flag}")
+    assert reason in captured.err
+
+
+def test_demo_flag_bounds_are_those_of_the_code_behind_them():
+    """The smallest accepted --steps and --find-steps are the smallest the demo can run."""
+    from jaxsched.__main__ import MIN_DEMO_STEPS, MIN_FIND_STEPS
+    from jaxsched._demo import demo_runs
+
+    demo_runs(MIN_DEMO_STEPS, steps_per_epoch=1)
+    with pytest.raises(ValueError):
+        demo_runs(MIN_DEMO_STEPS - 1, steps_per_epoch=1)
+    with pytest.raises(ValueError, match="num_steps"):
+        js.lr_find(lambda p, s, b, lr: (p, s, lr), 0.0, 0.0, np.zeros(MIN_FIND_STEPS - 1),
+                   num_steps=MIN_FIND_STEPS - 1)
+
+
+def test_demo_accepts_the_smallest_values(monkeypatch):
+    import jaxsched._demo
+
+    seen = {}
+    monkeypatch.setattr(jaxsched._demo, "run_demo", lambda **kwargs: seen.update(kwargs))
+    assert main(["demo", "--steps", "4", "--find-steps", "2", "--batch-size", "1", "--hidden",
+                 "1", "--seed", "0"]) == 0
+    assert (seen["steps"], seen["find_steps"], seen["batch_size"], seen["hidden"],
+            seen["seed"]) == (4, 2, 1, 1, 0)
+
+
+def test_python_m_jaxsched_demo_find_steps_1_exits_2_without_a_traceback(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"}
+    result = subprocess.run(
+        [sys.executable, "-m", "jaxsched", "demo", "--find-steps", "1", "--out", str(tmp_path)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "--find-steps: must be at least 2" in result.stderr
+    assert not any(tmp_path.iterdir())  # nothing was trained or written
 
 
 def test_python_m_jaxsched_exits_2_without_a_traceback(tmp_path):

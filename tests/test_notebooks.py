@@ -1,4 +1,10 @@
-"""The colab/ notebooks: stored without outputs, and each runs top to bottom (quick sizes).
+"""The colab/ notebooks: stored without outputs, a set-up cell that finds or installs jaxsched,
+and each runs top to bottom (quick sizes).
+
+The set-up cell (the first code cell) is run on its own, through IPython's input transformer with
+``%pip`` recorded instead of run, in each situation it handles: jaxsched already importable, a
+checkout around the notebook, neither (install from ``JAXSCHED_REPO``, which the environment
+variable of that name overrides), and an install that fails.
 
 Each notebook is executed with nbclient in a fresh kernel started from *this* interpreter
 (`sys.executable`), through a kernelspec written to a temporary folder, so the test does not
@@ -8,9 +14,14 @@ depend on which kernels the machine has installed. The kernel runs in the reposi
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import json
 import os
+import re
+import shlex
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -25,18 +36,145 @@ def test_there_are_four_notebooks():
     assert [p.name[:3] for p in NOTEBOOKS] == ["01_", "02_", "03_", "04_"]
 
 
+def code_cells(path: Path) -> list[str]:
+    return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"]
+            if c["cell_type"] == "code"]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_is_stored_stripped_with_the_install_cell_first(path):
+def test_notebook_is_stored_stripped(path):
     nb = json.loads(path.read_text())
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             assert cell["outputs"] == [] and cell["execution_count"] is None, cell["source"]
         assert "attachments" not in cell
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    first = "".join(code[0]["source"])
-    assert 'find_spec("jaxsched") is None' in first
-    assert "%pip install" in first and "git+https://github.com/" in first
-    assert "JAXSCHED_QUICK" in "".join("".join(c["source"]) for c in code)
+    assert "JAXSCHED_QUICK" in "".join(code_cells(path))
+
+
+# -- the set-up cell: where jaxsched comes from ------------------------------------------------
+
+# Modules the notebooks may import, and the distribution that provides each (jax, numpy and optax
+# come with jaxsched itself).
+OPTIONAL_MODULES = {"matplotlib": "matplotlib", "sklearn": "scikit-learn", "tqdm": "tqdm"}
+
+
+def run_setup_cell(source: str, monkeypatch, cwd: Path, *, importable: bool,
+                   install_works: bool = True) -> tuple[list[str], dict]:
+    """Runs a set-up cell as IPython would, with ``%pip`` recorded instead of run.
+
+    The cell is transformed by IPython's own input transformer (``%pip ...`` becomes
+    ``get_ipython().run_line_magic("pip", ...)``) and the magic's line is expanded as IPython
+    expands it (``{name}`` from the cell's namespace). With ``importable=False`` jaxsched does not
+    import until the recorded ``%pip`` "installs" it (unless ``install_works=False``).
+    """
+    from IPython.core.inputtransformer2 import TransformerManager
+    from IPython.utils.text import DollarFormatter
+
+    real_find_spec = importlib.util.find_spec
+    installed = [importable]
+    pip_lines: list[str] = []
+    namespace: dict = {}
+
+    class Shell:
+        def run_line_magic(self, name, line):
+            assert name == "pip"
+            pip_lines.append(DollarFormatter().vformat(line, [], namespace))
+            installed[0] = install_works
+
+    def find_spec(name, *args, **kwargs):
+        if name == "jaxsched" and not installed[0]:
+            return None
+        return real_find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    monkeypatch.chdir(cwd)
+    namespace["get_ipython"] = Shell
+    code = TransformerManager().transform_cell(source)
+    exec(compile(code, "set-up cell", "exec"), namespace)
+    return pip_lines, namespace
+
+
+def pip_requirement(line: str):
+    """The requirement of a recorded ``%pip install -q "REQUIREMENT"`` line."""
+    from packaging.requirements import Requirement
+
+    args = shlex.split(line)
+    assert args[:2] == ["install", "-q"] and len(args) == 3, line
+    return Requirement(args[2])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_setup_cell_uses_an_importable_jaxsched_as_it_is(path, monkeypatch, tmp_path, capsys):
+    pytest.importorskip("IPython", reason="needs the notebooks extra")
+    pip_lines, _ = run_setup_cell(code_cells(path)[0], monkeypatch, tmp_path, importable=True)
+    assert pip_lines == []
+    assert capsys.readouterr().out == f"jaxsched from {ROOT / 'jaxsched'}\n"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_setup_cell_installs_the_checkout_it_sits_in(path, monkeypatch):
+    pytest.importorskip("IPython", reason="needs the notebooks extra")
+    monkeypatch.setenv("JAXSCHED_REPO", "git+https://example.org/not/this")
+    for cwd in (ROOT / "colab", ROOT):  # Jupyter runs a notebook in its folder; nbclient here
+        pip_lines, namespace = run_setup_cell(code_cells(path)[0], monkeypatch, cwd,
+                                              importable=False)
+        (line,) = pip_lines
+        requirement = pip_requirement(line)
+        assert requirement.name == "jaxsched" and requirement.url == ROOT.as_uri()
+        assert requirement.extras == {namespace["EXTRAS"]}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_setup_cell_installs_from_jaxsched_repo_outside_a_checkout(path, monkeypatch, tmp_path):
+    pytest.importorskip("IPython", reason="needs the notebooks extra")
+    source = code_cells(path)[0]
+    # a folder inside some other project: its pyproject.toml does not name jaxsched
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "other"\n')
+    (tmp_path / "colab").mkdir()
+    monkeypatch.delenv("JAXSCHED_REPO", raising=False)
+    pip_lines, namespace = run_setup_cell(source, monkeypatch, tmp_path / "colab",
+                                          importable=False)
+    default = namespace["JAXSCHED_REPO"]
+    assert pip_requirement(pip_lines[0]).url == default
+    assert default.startswith("git+https://") and "OWNER" not in default
+    assert source.count(default) == 1  # the address is written in one place, at the top
+    first_statement = next(line for line in source.splitlines() if not line.startswith("#"))
+    assert first_statement.startswith("JAXSCHED_REPO = ")
+
+    fork = "git+https://example.org/someone/jaxsched@branch"
+    monkeypatch.setenv("JAXSCHED_REPO", fork)  # the environment variable overrides it
+    pip_lines, _ = run_setup_cell(source, monkeypatch, tmp_path, importable=False)
+    requirement = pip_requirement(pip_lines[0])
+    assert requirement.name == "jaxsched" and requirement.url == fork
+
+    with pytest.raises(ImportError, match="set JAXSCHED_REPO"):  # a failed install says so
+        run_setup_cell(source, monkeypatch, tmp_path, importable=False, install_works=False)
+
+
+def test_setup_cells_agree_and_install_what_each_notebook_imports():
+    """One set-up cell in four copies, differing only in the extra each notebook needs."""
+    pytest.importorskip("IPython", reason="needs the notebooks extra")
+    from IPython.core.inputtransformer2 import TransformerManager
+    from packaging.requirements import Requirement
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    pattern = re.compile(r'^EXTRAS = "(\w+)"', re.M)
+    cells = {path.stem: code_cells(path) for path in NOTEBOOKS}
+    templates = {pattern.sub('EXTRAS = "?"', cells[name][0]) for name in cells}
+    assert len(templates) == 1
+    for name, cells_ in cells.items():
+        (extra,) = pattern.findall(cells_[0])
+        provided = {Requirement(r).name for r in extras[extra]}
+        imported = set()
+        for cell in cells_[1:]:
+            for node in ast.walk(ast.parse(TransformerManager().transform_cell(cell))):
+                if isinstance(node, ast.Import):
+                    imported |= {a.name.split(".")[0] for a in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    imported.add(node.module.split(".")[0])
+        needed = {OPTIONAL_MODULES[m] for m in imported if m in OPTIONAL_MODULES}
+        assert needed <= provided, (name, extra, needed - provided)
 
 
 def kernel_manager(tmp_path: Path):
