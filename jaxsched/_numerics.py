@@ -1,9 +1,12 @@
 """Exact-at-the-ends building blocks for schedule formulas.
 
 Positions are counted in the step's own dtype (integers for integer steps), so ``done`` and
-``total - done`` are exact before anything is converted to float. The weights below are then
-computed from whichever of the two fractions is small, which keeps float32 results within a few
-ulps of a float64 reference at every step and makes both endpoints exact.
+``total - done`` are exact before anything is converted to float. Both fractions are computed
+from them, each on its own, and the weights below use whichever is small, which keeps float32
+results within a few ulps of a float64 reference at every step and makes both endpoints exact.
+The formulas are written so that every compiled form of a schedule (eager, `jit`, `vmap`,
+`lax.scan`) gives the same bits: no division by a constant (see `quotient`) and no ``1 - x``
+of a product that XLA could fuse in one form and not another.
 """
 
 from __future__ import annotations
@@ -17,17 +20,27 @@ import numpy as np
 from ._schedule import as_float, float_dtype
 
 
-def complementary(small_f: jax.Array, small_g: jax.Array, first_half: jax.Array):
-    """``(f, g)`` with ``f + g = 1``: on each half, the fraction that is small is the one divided
-    and the other is ``1 -`` it.
+def quotient(x: jax.Array, d: jax.Array) -> jax.Array:
+    """``x / d`` as ``x * (1 / d)``, the same in every compiled form.
 
-    This makes both ends exact whatever the compiler does. XLA rewrites a division by a constant
-    as a multiplication by its reciprocal, and with fused multiply-adds ``37 * (1/37)`` is not 1 in
-    float32; but ``0 / n`` is exactly 0 under any rewrite, and ``1 - 0`` is exactly 1.
+    XLA rewrites a division by a constant as a multiplication by its reciprocal in some programs
+    and not in others (a `lax.scan` body, a scalar call and an array call of the same schedule
+    were seen to differ by an ulp), so the schedules write the multiplication themselves. ``0 *
+    r`` is exactly 0, so exact ends stay exact.
     """
-    f = jnp.where(first_half, small_f, 1 - small_g)
-    g = jnp.where(first_half, 1 - small_f, small_g)
-    return f, g
+    return x * (1 / d)
+
+
+def complementary(f: jax.Array, g: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Two fractions ``f + g = 1``, each computed on its own, made exact at the ends.
+
+    Each is a quotient (see `quotient`): neither is ``1 -`` the other, because XLA may fuse ``1 -
+    x * r`` into one multiply-add in some compiled forms and not others (an ulp apart), and a
+    fraction near 0 keeps its relative precision. ``n * (1/n)`` is not always 1 in float32, so
+    where one fraction is exactly 0 the other is set to exactly 1.
+    """
+    one = jnp.ones_like(f)
+    return jnp.where(g == 0, one, f), jnp.where(f == 0, one, g)
 
 
 def fractions(done: jax.Array, total: jax.Array, t: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -39,15 +52,16 @@ def fractions(done: jax.Array, total: jax.Array, t: jax.Array) -> tuple[jax.Arra
     total = jnp.maximum(total, jnp.ones((), total.dtype))
     total_f = total.astype(dtype)
     left = total - done
-    return complementary(done.astype(dtype) / total_f, left.astype(dtype) / total_f, done <= left)
+    return complementary(quotient(done.astype(dtype), total_f),
+                         quotient(left.astype(dtype), total_f))
 
 
 def cos_weights(done: jax.Array, total: jax.Array, t: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(w, 1 - w)`` with ``w = (1 + cos(pi * done / total)) / 2``, each accurate to float32 ulps.
 
-    Uses ``cos(pi f / 2)**2`` on the first half and ``sin(pi g / 2)**2`` (g = 1 - f, computed
-    exactly) on the second, and the mirror image for ``1 - w``, so the weights are exactly 1 and
-    0 at ``done = 0``, exactly 0 and 1 at ``done = total``, and never lose relative precision
+    Uses ``cos(pi f / 2)**2`` on the first half and ``sin(pi g / 2)**2`` on the second (f and g
+    each computed from integers), and the mirror image for ``1 - w``, so the weights are exactly 1
+    and 0 at ``done = 0``, exactly 0 and 1 at ``done = total``, and never lose relative precision
     near either end.
     """
     f, g = fractions(done, total, t)

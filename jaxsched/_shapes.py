@@ -20,9 +20,11 @@ from ._numerics import (
     cos_weights,
     fractions,
     half_cosine,
+    log_of,
     mix,
     one_minus_power,
     power,
+    quotient,
 )
 from ._schedule import Schedule, as_count, as_float, float_dtype, register
 
@@ -199,11 +201,19 @@ def multistep_decay(init_value: Any, milestones: Any, gamma: Any = 0.1) -> Sched
       >>> [f"{float(s(t)):.3f}" for t in range(6)]
       ['1.000', '1.000', '0.500', '0.500', '0.125', '0.125']
     """
-    return _MultistepDecay(
-        init_value=check.real("init_value", init_value),
-        milestones=check.int_sequence("milestones", milestones),
-        gamma=check.positive("gamma", gamma),
-    )
+    init_value = check.real("init_value", init_value)
+    milestones = check.int_sequence("milestones", milestones)
+    gamma = check.positive("gamma", gamma)
+    if not any(check.is_traced(x) for x in (init_value, milestones, gamma)):
+        # gamma**n is computed first, then multiplied by init_value: both must be finite.
+        growth = np.max(np.maximum(np.asarray(gamma, np.float64), 1.0) ** len(milestones))
+        largest = growth * max(np.max(np.abs(init_value)), 1.0)
+        if not largest <= 0.999 * check.FLOAT32_MAX:  # a margin for float32's rounding
+            raise ValueError(
+                f"gamma must keep the value within float32's range after the last milestone "
+                f"(max(|init_value|, 1) * gamma**{len(milestones)} = {largest:.4g}), got "
+                f"gamma={gamma!r}")
+    return _MultistepDecay(init_value=init_value, milestones=milestones, gamma=gamma)
 
 
 # -- smooth decays --------------------------------------------------------------------------------
@@ -222,11 +232,17 @@ class _ExponentialDecay(Schedule):
         exponent = q.astype(float_dtype(t))
         if not self.staircase:
             exponent = exponent + fractions(r, as_count(self.transition_steps, t), t)[0]
-        gamma = as_float(self.gamma, t)
-        lr = as_float(self.init_value, t) * power(self.gamma, exponent, t)
+        init = as_float(self.init_value, t)
+        lr = init * power(self.gamma, exponent, t)
         if self.end_value is not None:
             end = as_float(self.end_value, t)
-            lr = jnp.where(gamma < 1, jnp.maximum(lr, end), jnp.minimum(lr, end))
+            # A growth factor overflows to inf after enough steps: inf is then bounded by
+            # end_value, but 0 * inf would be NaN.
+            lr = jnp.where(init == 0, jnp.zeros_like(lr), lr)
+            # Decay or growth, from ln(gamma) (float64 when gamma is concrete): a gamma just
+            # below 1 is 1.0 in float32.
+            decays = log_of(self.gamma, t) <= 0
+            lr = jnp.where(decays, jnp.maximum(lr, end), jnp.minimum(lr, end))
         return lr
 
 
@@ -250,7 +266,7 @@ def exponential_decay(init_value: Any, gamma: Any, transition_steps: Any = 1,
     Args:
       init_value: value up to step `transition_begin`.
       gamma: factor per `transition_steps` steps, > 0; a growth factor (> 1) needs `end_value`,
-        which bounds it (otherwise the value would overflow to inf).
+        which bounds it (otherwise the value would overflow to inf), and ``init_value >= 0``.
       transition_steps: steps per factor of `gamma`, a positive integer.
       staircase: decay in discrete jumps.
       transition_begin: steps before the decay starts, an integer >= 0.
@@ -266,10 +282,16 @@ def exponential_decay(init_value: Any, gamma: Any, transition_steps: Any = 1,
       ['1.0000', '0.7071', '0.5000', '0.2500']
     """
     gamma = check.positive("gamma", gamma)
-    if end_value is None and not check.is_traced(gamma) and np.any(np.asarray(gamma) > 1):
-        raise ValueError(f"gamma > 1 needs an end_value to bound the growth, got gamma={gamma!r}")
+    init_value = check.real("init_value", init_value)
+    if not check.is_traced(gamma) and np.any(np.asarray(gamma) > 1):
+        if end_value is None:
+            raise ValueError(
+                f"gamma > 1 needs an end_value to bound the growth, got gamma={gamma!r}")
+        if not check.is_traced(init_value) and np.any(np.asarray(init_value) < 0):
+            raise ValueError(f"gamma > 1 grows the value towards end_value, so init_value must "
+                             f"be >= 0, got init_value={init_value!r}, gamma={gamma!r}")
     return _ExponentialDecay(
-        init_value=check.real("init_value", init_value),
+        init_value=init_value,
         gamma=gamma,
         transition_steps=check.positive_int("transition_steps", transition_steps),
         staircase=check.flag("staircase", staircase),
@@ -521,14 +543,18 @@ class _SGDR(Schedule):
         geometric = m > 1
         i = jnp.where(geometric, k.astype(t.dtype), q)
         done = jnp.where(geometric, t - starts[k].astype(t.dtype) * n, r)  # g·n <= t: exact
-        # Length of cycle i: exact when it fits the step's dtype, float32 beyond.
+        # Length of cycle i: exact when it fits the tables' unsigned type, float32 beyond.
         length_f = n.astype(dtype) * jnp.where(geometric, powers_f[k].astype(dtype), 1)
         if jnp.issubdtype(t.dtype, jnp.floating):
             weights = cos_weights(done, length_f.astype(t.dtype), t)
         else:
-            fits = ~geometric | (length_f < 0.5 * float(jnp.iinfo(t.dtype).max))
-            length = jnp.where(fits, n * jnp.where(geometric, powers[k].astype(t.dtype), 1), 1)
-            exact = cos_weights(done, length, t)
+            # Lengths are exact in the unsigned type of the tables (up to 2**32 for int32 steps:
+            # a cycle that starts within int32 may end beyond it), with a margin for the
+            # float32 estimate that decides whether they fit.
+            unsigned = powers.dtype
+            fits = ~geometric | (length_f < 0.99 * float(jnp.iinfo(unsigned).max))
+            length = jnp.where(fits, n.astype(unsigned) * jnp.where(geometric, powers[k], 1), 1)
+            exact = cos_weights(done.astype(unsigned), length, t)
             estimate = cos_weights(done.astype(dtype), length_f, t)
             weights = tuple(jnp.where(fits, a, b) for a, b in zip(exact, estimate))
         low = as_float(self.min_lr, t)
@@ -604,10 +630,9 @@ class _Cyclic(Schedule):
         weights = (jnp.where(on_the_way_up, rising[0], falling),
                    jnp.where(on_the_way_up, rising[1], fallen))
         base, high = as_float(self.base_lr, t), as_float(self.max_lr, t)
-        if self.mode == "triangular2":
-            high = base + (high - base) * power(0.5, cycle, t)
-        elif self.mode == "exp_range":
-            high = base + (high - base) * power(self.gamma, t, t)
+        if self.mode != "triangular":  # the amplitude shrinks: the top is base + (high - base) s
+            s = power(0.5, cycle, t) if self.mode == "triangular2" else power(self.gamma, t, t)
+            high = mix(high, base, (s, 1 - s))
         return mix(high, base, weights)
 
 
@@ -629,7 +654,8 @@ def cyclic(base_lr: Any, max_lr: Any, step_size_up: Any, step_size_down: Any = N
       base_lr: the lower bound.
       max_lr: the upper bound of the first cycle, >= `base_lr`.
       step_size_up: steps from `base_lr` to `max_lr`, a positive integer.
-      step_size_down: steps back down, an integer >= 0 (default: `step_size_up`).
+      step_size_down: steps back down, an integer >= 0 (default: `step_size_up`); a whole cycle
+        is at most 2**31 - 1 steps.
       mode: "triangular", "triangular2" or "exp_range".
       gamma: the per-step amplitude factor of "exp_range", in (0, 1].
 
@@ -648,12 +674,20 @@ def cyclic(base_lr: Any, max_lr: Any, step_size_up: Any, step_size_down: Any = N
     base_lr = check.real("base_lr", base_lr)
     max_lr = check.real("max_lr", max_lr)
     _check_range(base_lr, max_lr, "base_lr")
+    step_size_up = check.positive_int("step_size_up", step_size_up)
+    if step_size_down is not None:
+        step_size_down = check.integer("step_size_down", step_size_down)
+    down = step_size_up if step_size_down is None else step_size_down
+    if not (check.is_traced(step_size_up) or check.is_traced(down)) and \
+            int(step_size_up) + int(down) > 2**31 - 1:
+        raise ValueError(
+            "step_size_up + step_size_down (a cycle) must be at most 2**31 - 1, got "
+            f"step_size_up={step_size_up!r}, step_size_down={step_size_down!r}")
     return _Cyclic(
         base_lr=base_lr,
         max_lr=max_lr,
-        step_size_up=check.positive_int("step_size_up", step_size_up),
-        step_size_down=None if step_size_down is None
-        else check.integer("step_size_down", step_size_down),
+        step_size_up=step_size_up,
+        step_size_down=step_size_down,
         mode=check.choice("mode", mode, ("triangular", "triangular2", "exp_range")),
         gamma=check.real("gamma", gamma, low=0.0, low_open=True, high=1.0),
     )
@@ -680,7 +714,7 @@ def _phases(t: jax.Array, ends: list, values: list[jax.Array], anneal: str) -> j
         done = (clamped - start).astype(dtype) - start_frac
         left = (end - clamped).astype(dtype) + end_frac
         length = (end - start).astype(dtype) + (end_frac - start_frac)
-        f, g = complementary(done / length, left / length, done <= left)
+        f, g = complementary(quotient(done, length), quotient(left, length))
         weights = (half_cosine(f, g), half_cosine(g, f)) if anneal == "cos" else (g, f)
         value = mix(values[i], values[i + 1], weights)
         out = value if out is None else jnp.where(left >= 0, value, out)
@@ -714,8 +748,9 @@ def _check_one_cycle(total_steps, pct_start, anneal, three_phase):
                 f"got pct_start={pct_start!r}, total_steps={total_steps!r}")
         if three_phase and 2 * up - 2 >= total_steps - 1:
             raise ValueError(
-                "pct_start must leave room for the third phase (2 * pct_start * total_steps < "
-                f"total_steps + 1), got pct_start={pct_start!r}, total_steps={total_steps!r}")
+                "pct_start must leave room for the third phase of three_phase=True (2 * pct_start "
+                f"* total_steps < total_steps + 1), got pct_start={pct_start!r}, "
+                f"total_steps={total_steps!r}")
     return total_steps, pct_start, anneal, three_phase
 
 
@@ -774,13 +809,25 @@ def one_cycle(max_lr: Any, total_steps: Any, pct_start: Any = 0.3, anneal: str =
     """
     total_steps, pct_start, anneal, three_phase = _check_one_cycle(
         total_steps, pct_start, anneal, three_phase)
+    max_lr = check.nonnegative("max_lr", max_lr)
+    div_factor = check.positive("div_factor", div_factor)
+    final_div_factor = check.positive("final_div_factor", final_div_factor)
+    if not any(check.is_traced(x) for x in (max_lr, div_factor, final_div_factor)):
+        initial = np.asarray(max_lr, np.float64) / np.asarray(div_factor, np.float64)
+        for name, value in (("div_factor", initial), ("final_div_factor",
+                                                      initial / np.asarray(final_div_factor))):
+            if not np.all(value <= 0.999 * check.FLOAT32_MAX):  # margin for rounding
+                raise ValueError(
+                    f"{name} must keep the starting and final values within float32's range, "
+                    f"got max_lr={max_lr!r}, div_factor={div_factor!r}, "
+                    f"final_div_factor={final_div_factor!r}")
     return _OneCycle(
-        max_lr=check.nonnegative("max_lr", max_lr),
+        max_lr=max_lr,
         total_steps=total_steps,
         pct_start=pct_start,
         anneal=anneal,
-        div_factor=check.positive("div_factor", div_factor),
-        final_div_factor=check.positive("final_div_factor", final_div_factor),
+        div_factor=div_factor,
+        final_div_factor=final_div_factor,
         three_phase=three_phase,
     )
 
@@ -852,8 +899,9 @@ class _LogAnnealing(Schedule):
         # w = log((n+1)/(t+1)) / log(n+1) = log1p((n-t)/(t+1)) / log1p(n) and 1 - w =
         # log1p(t) / log1p(n), each precise; exactly 1 and 0 at the ends.
         w = jnp.where(done == 0, jnp.ones((), dtype),
-                      jnp.log1p(left.astype(dtype) / (done.astype(dtype) + 1)) / scale)
-        w_low = jnp.where(left == 0, jnp.ones((), dtype), jnp.log1p(done.astype(dtype)) / scale)
+                      quotient(jnp.log1p(left.astype(dtype) / (done.astype(dtype) + 1)), scale))
+        w_low = jnp.where(left == 0, jnp.ones((), dtype),
+                          quotient(jnp.log1p(done.astype(dtype)), scale))
         return mix(as_float(self.max_lr, t), as_float(self.min_lr, t), (w, w_low))
 
 

@@ -17,10 +17,12 @@ def _lerp(a, b, f):
 
 
 def _cos(a, b, f):
-    """From a (f = 0) to b (f = 1): (1 + cos πf)/2 = cos²(πf/2) = sin²(π(1-f)/2), taking the form
-    that is precise (and exact at the end) on each half."""
-    w = math.cos(math.pi * f / 2) ** 2 if f <= 0.5 else math.sin(math.pi * (1 - f) / 2) ** 2
-    return b + (a - b) * w
+    """From a (f = 0) to b (f = 1) along (1 + cos πf)/2, starting from the nearer end so that no
+    difference cancels: a + (b - a)·sin²(πf/2) on the first half, b + (a - b)·sin²(π(1-f)/2) on
+    the second (exact at both ends)."""
+    if f <= 0.5:
+        return a + (b - a) * math.sin(math.pi * f / 2) ** 2
+    return b + (a - b) * math.sin(math.pi * (1 - f) / 2) ** 2
 
 
 def reference(kind: str, kw: dict, t: int) -> float:
@@ -172,7 +174,7 @@ def reference_config(config: dict, t: int) -> float:
         if kw["shape"] == "linear":
             return _lerp(v0, v, f)
         if kw["shape"] == "cosine":
-            return _lerp(v0, v, (1 - math.cos(math.pi * f)) / 2)
+            return _cos(v0, v, f)
         return v0 * (v / v0) ** f
     if kind == "staircase":
         k = kw["every"]
@@ -192,8 +194,9 @@ def reference_config(config: dict, t: int) -> float:
     if kind == "binary":
         left, right = (reference_config(x, t) if isinstance(x, dict) else x
                        for x in (kw["left"], kw["right"]))
-        return {"add": left + right, "sub": left - right, "mul": left * right,
-                "div": left / right}[kw["op"]]
+        ops = {"add": lambda: left + right, "sub": lambda: left - right,
+               "mul": lambda: left * right, "div": lambda: left / right}
+        return ops[kw["op"]]()
     return reference(kind, kw, t)
 
 

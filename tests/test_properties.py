@@ -36,7 +36,8 @@ HEAVY_EXAMPLES = max(5, settings().max_examples // 2)
 # -- drawing valid hyperparameters ----------------------------------------------------------------
 
 lrs = st.floats(1e-6, 10.0)
-fractions = st.floats(0.0, 1.0, exclude_max=True)
+# Fractions of a learning rate: 0, or large enough that the product is a normal float32.
+fractions = st.one_of(st.just(0.0), st.floats(1e-30, 1.0, exclude_max=True))
 # Lengths: mostly small (so that steps cross many cycles and boundaries), sometimes anywhere in
 # int32 (so that huge horizons are exercised).
 lengths = st.one_of(st.integers(1, 60), st.integers(1, INT32_MAX))
@@ -46,7 +47,7 @@ counts = st.one_of(st.integers(0, 60), st.integers(0, INT32_MAX))
 @st.composite
 def lr_range(draw, high="max_lr", low="min_lr"):
     top = draw(lrs)
-    bottom = draw(st.one_of(st.just(0.0), fractions.map(lambda f: f * top)))
+    bottom = draw(fractions.map(lambda f: f * top))
     return {high: top, low: bottom}
 
 
@@ -120,7 +121,9 @@ SPECS = {
     "cyclic": _merge(lr_range("max_lr", "base_lr"), st.fixed_dictionaries({
         "step_size_up": lengths, "step_size_down": st.one_of(st.none(), counts),
         "mode": st.sampled_from(["triangular", "triangular2", "exp_range"]),
-        "gamma": st.one_of(st.just(1.0), st.floats(0.5, 1.0))})),
+        "gamma": st.one_of(st.just(1.0), st.floats(0.5, 1.0))})).filter(
+        lambda kw: kw["step_size_up"] + (kw["step_size_down"] if kw["step_size_down"] is not None
+                                         else kw["step_size_up"]) <= INT32_MAX),
     "one_cycle": _merge(one_cycle_timing(), st.fixed_dictionaries({
         "max_lr": lrs, "div_factor": st.floats(1.0, 100.0),
         "final_div_factor": st.floats(1.0, 1e4)})),
@@ -188,7 +191,7 @@ def period(kind: str, kw: dict) -> int | None:
     if kind == "cyclic" and kw["mode"] == "triangular":
         down = kw["step_size_down"]
         total = kw["step_size_up"] + (kw["step_size_up"] if down is None else down)
-        return total if total <= INT32_MAX else None
+        return total
     return None
 
 
@@ -267,13 +270,18 @@ def check_config_round_trip(s: js.Schedule, steps: np.ndarray) -> dict:
     return config
 
 
+# Below this, float32 values lose relative precision (near its smallest normal number, 1.2e-38,
+# and in the subnormals that XLA flushes to 0): the comparison with float64 stops there.
+PRECISION_FLOOR = 1e-36
+
+
 def check_reference(config: dict, steps: np.ndarray, got: np.ndarray, init: float,
                     rtol: float) -> None:
-    """float32 values against the float64 formula: `rtol` relative (plus powers' error), or
-    both below float32's smallest normal number (where float32 has no relative precision)."""
+    """float32 values against the float64 formula: `rtol` relative (plus powers' error), unless
+    the value is below `PRECISION_FLOOR`."""
     want = np.array([reference_config(config, int(t)) for t in steps])
     tol = power_tolerance(want, init, rtol) * np.abs(want)
-    bad = (np.abs(got.astype(np.float64) - want) > tol) & (np.abs(want) >= F32_TINY)
+    bad = (np.abs(got.astype(np.float64) - want) > tol) & (np.abs(want) >= PRECISION_FLOOR)
     assert not bad.any(), (
         f"{config}: first bad step {steps[bad][0]}: got {got[bad][0]!r}, want {want[bad][0]!r}")
 
@@ -310,8 +318,8 @@ def test_shape_properties(kind, data):
 
     # Within the documented bounds, up to float32's rounding of the bound (2 ulps); exactly
     # when the lower bound is 0 (never a negative learning rate).
-    low, high = bounds(kind, kw)
-    slack = 2 * float(np.finfo(np.float32).eps)
+    low, high = (0.0 if abs(b) < F32_TINY else b for b in bounds(kind, kw))  # XLA flushes
+    slack = 2 * float(np.finfo(np.float32).eps)                               # subnormals
     assert values.min() >= np.float32(low) * (1 - slack), (s, values.min(), low)
     assert values.max() <= np.float32(high) * (1 + slack), (s, values.max(), high)
 
@@ -345,6 +353,14 @@ leaf_shapes = st.sampled_from(KINDS).flatmap(
     lambda kind: SPECS[kind].map(lambda kw: getattr(js, kind)(**kw)))
 
 
+def _warmup(args):
+    """A warmup; an exponential one only over a schedule that starts above 0 (as it must)."""
+    child, steps, init, shape = args
+    if shape == "exponential" and not float(_AS_ARGUMENT(child, jnp.zeros((), jnp.int32))) > 0:
+        shape = "cosine"
+    return js.warmup(child, steps, init_value=init, shape=shape)
+
+
 def combinators(children):
     """One combinator over schedules drawn from `children`."""
     small = st.integers(1, 50)
@@ -354,8 +370,7 @@ def combinators(children):
                                 min_size=len(ss) - 1, max_size=len(ss) - 1).map(
                 lambda bs: js.join(ss, sorted(bs)))),
         st.tuples(children, st.one_of(st.integers(0, 60), counts), lrs,
-                  st.sampled_from(["linear", "cosine", "exponential"])).map(
-            lambda a: js.warmup(a[0], a[1], init_value=a[2], shape=a[3])),
+                  st.sampled_from(["linear", "cosine", "exponential"])).map(_warmup),
         st.tuples(children, st.one_of(small, lengths)).map(lambda a: js.staircase(*a)),
         st.tuples(children, st.one_of(small, lengths),
                   st.one_of(st.just(1.0), st.floats(0.1, 1.0))).map(
@@ -381,10 +396,6 @@ piecewise = st.one_of(
                          .map(lambda vs: js.piecewise_linear(bs, vs))),
 )
 trees = st.recursive(st.one_of(leaf_shapes, piecewise), combinators, max_leaves=4)
-
-
-def _positive_at_start(s: js.Schedule) -> bool:
-    return float(_AS_ARGUMENT(s, jnp.zeros((), jnp.int32))) > 0
 
 
 @given(data=st.data())
@@ -503,7 +514,7 @@ def is_valid(category: str, v) -> bool:
                                                              np.floating)):
         return False
     x = float(v)
-    if not math.isfinite(x) or abs(x) > F32_MAX:
+    if not math.isfinite(x) or abs(x) > F32_MAX or 0 < abs(x) < F32_TINY:
         return False
     if category in ("posint", "int0", "int2"):
         low = {"posint": 1, "int0": 0, "int2": 2}[category]
