@@ -3,13 +3,15 @@
     python benchmarks/bench_shapes.py            # full run (about a minute on 2 CPU cores)
     python benchmarks/bench_shapes.py --quick    # fewer repetitions
 
-1. Eager calls with a Python int (what a logging loop does every step).
+1. Eager calls with a Python int (what a logging loop does every step): at steps in arithmetic
+   progression (served from prefetched blocks) and at random steps (one compiled call each).
 2. SGDR with 10 and 1000 cycles: jaxpr size, compile time, jitted call, 100k steps under jit.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import time
 
@@ -85,6 +87,14 @@ def main() -> None:
         pass
     for name, ours, theirs in pairs:
         a, b = interleaved(ours, theirs, steps, repeats)
+        print(f"| {name} | {a:.1f} | {b:.1f} | {b / a:.1f}× |")
+
+    print("\n## Eager call with a Python int at random steps (nothing to prefetch)\n")
+    print("| schedule | jaxsched | optax | optax / jaxsched |")
+    print("|---|---:|---:|---:|")
+    scattered = random.Random(0).sample(range(10_000), len(steps))
+    for name, ours, theirs in pairs[:1] + pairs[-1:]:
+        a, b = interleaved(ours, theirs, scattered, repeats)
         print(f"| {name} | {a:.1f} | {b:.1f} | {b / a:.1f}× |")
 
     print("\n## SGDR: constant size in the number of cycles\n")

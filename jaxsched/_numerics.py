@@ -4,9 +4,10 @@ Positions are counted in the step's own dtype (integers for integer steps), so `
 ``total - done`` are exact before anything is converted to float. Both fractions are computed
 from them, each on its own, and the weights below use whichever is small, which keeps float32
 results within a few ulps of a float64 reference at every step and makes both endpoints exact.
-The formulas are written so that every compiled form of a schedule (eager, `jit`, `vmap`,
-`lax.scan`) gives the same bits: no division by a constant (see `quotient`) and no ``1 - x``
-of a product that XLA could fuse in one form and not another.
+The formulas avoid what makes the compiled forms of a schedule (eager, `jit`, `vmap`,
+`lax.scan`) differ: no division by a constant (see `quotient`) and no ``1 -`` a product that
+XLA could fuse into a multiply-add in one form and not another. (A sum of two products of
+runtime values can still be contracted differently: the forms then differ by one rounding.)
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import FLOAT32_MAX
+from ._checks import FLOAT32_MAX, FLOAT32_TINY
 from ._eager import EagerCache
 
 __all__ = ["Schedule", "from_config", "to_config"]
@@ -280,18 +280,21 @@ def _check_operand(x: Any) -> None:
     ):
         raise TypeError(f"a schedule combines with numbers or schedules, got {type(x).__name__}")
     if not _is_tracer(x):
-        array = np.asarray(x)
-        if not np.all(np.isfinite(array)) or not np.all(np.abs(array) <= FLOAT32_MAX):
+        magnitude = np.abs(np.asarray(x, np.float64))
+        if not np.all(np.isfinite(magnitude) & (magnitude <= FLOAT32_MAX)):
             raise ValueError(f"a schedule combines with numbers finite in float32, got {x!r}")
+        if not np.all((magnitude == 0) | (magnitude >= FLOAT32_TINY)):
+            raise ValueError(f"a schedule combines with 0 or numbers of magnitude at least "
+                             f"{FLOAT32_TINY:.4g} (float32's smallest normal number), got {x!r}")
 
 
 def _binary(op: str, left: Any, right: Any) -> Schedule:
     _check_operand(left)
     _check_operand(right)
     if op == "div" and not isinstance(right, Schedule) and not _is_tracer(right):
-        if not np.all(np.abs(np.asarray(right, np.float64)) >= 1 / FLOAT32_MAX):
-            raise ValueError(f"a schedule cannot be divided by zero (or by a number whose "
-                             f"reciprocal overflows float32), got divisor {right!r}")
+        # A nonzero divisor is at least FLOAT32_TINY in magnitude, so its reciprocal is finite.
+        if np.any(np.asarray(right) == 0):
+            raise ValueError(f"a schedule cannot be divided by zero, got divisor {right!r}")
     return _Binary(op=op, left=left, right=right)
 
 
@@ -428,8 +431,9 @@ def _prefix_path(message: str, path: str) -> str:
 def binary(op: str, left: Any, right: Any) -> Schedule:
     """``left <op> right``, op one of "add", "sub", "mul", "div": what ``s + x`` builds.
 
-    ``s / x`` with a number ``x`` multiplies by ``1 / x``, taken in float64, so that every compiled
-    form gives the same value (at most one float32 rounding from the quotient).
+    ``s / x`` with a number ``x`` multiplies by ``1 / x``, taken in float64, so that the compiled
+    forms agree (XLA rewrites a division by a constant in some of them only); the result is at
+    most one float32 rounding from the quotient.
     """
     if op not in _OPS:
         raise ValueError(f"op must be one of {sorted(_OPS)}, got {op!r}")

@@ -15,7 +15,7 @@ jax.config.update("jax_numpy_dtype_promotion", "strict")
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
-settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
+settings.register_profile("ci", max_examples=12, deadline=None, derandomize=True,
                           suppress_health_check=_SLOW_OK, print_blob=True)
 settings.register_profile("thorough", max_examples=1000, deadline=None,
                           suppress_health_check=_SLOW_OK, print_blob=True)

@@ -113,8 +113,10 @@ def reference(kind: str, kw: dict, t: int) -> float:
         if t < w + s:
             return peak
         f = min(t - w - s, d) / d
-        shape = {"linear": 1 - f, "cosine": (1 + math.cos(math.pi * f)) / 2,
-                 "sqrt": 1 - math.sqrt(f)}[kw.get("decay", "linear")]
+        decay = kw.get("decay", "linear")
+        if decay == "cosine":
+            return _cos(peak, end, f)
+        shape = {"linear": 1 - f, "sqrt": 1 - math.sqrt(f)}[decay]
         return end + (peak - end) * shape
     raise KeyError(kind)
 

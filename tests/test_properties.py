@@ -1,12 +1,13 @@
 """Property tests: every shape and combinator, drawn hyperparameters, steps across all of int32.
 
 For each drawn schedule: finite at every step; within the shape's documented bounds; monotone
-where the shape is monotone; periodic where it is periodic; eager calls, `jit`, `jit(vmap)` and
-`jit(lax.scan)` agree bit for bit; the float32 values agree with a float64 NumPy version of the
-documented formula (`tests/helpers.py`); `from_config(to_config(s))` is the same schedule. Bad
-hyperparameters, drawn from every kind of wrong (zero, negative, NaN, inf, overflowing float32,
-wrong type, unsorted, wrong length), raise `ValueError`/`TypeError` naming the argument, and a
-schedule that was built is finite everywhere.
+where the shape is monotone; periodic where it is periodic; `jit` and `jit(vmap)` agree bit for
+bit, eager calls and `jit(lax.scan)` within 1 ulp (see `check_agreement`); the float32 values
+agree with a float64 NumPy version of the documented formula (`tests/helpers.py`);
+`from_config(to_config(s))` is the same schedule. Bad hyperparameters, drawn from every kind of
+wrong (zero, negative, NaN, inf, beyond float32's range, wrong type, unsorted, wrong length),
+raise `ValueError`/`TypeError` naming the argument, and a schedule that was built is finite
+everywhere.
 
 Each drawn schedule is a compilation, so the number of examples is set by the hypothesis profile
 (tests/conftest.py: ``ci`` by default, ``HYPOTHESIS_PROFILE=thorough`` for many more).
@@ -109,7 +110,8 @@ SPECS = {
         "init_value": st.just(init), "max_update": lengths, "power": st.floats(0.1, 5.0),
         "end_value": fractions.map(lambda f: f * init)})),
     "inverse_time_decay": st.fixed_dictionaries({
-        "init_value": lrs, "decay_rate": st.floats(0.0, 10.0), "decay_steps": lengths,
+        "init_value": lrs, "decay_rate": st.one_of(st.just(0.0), st.floats(1e-30, 10.0)),
+        "decay_steps": lengths,
         "staircase": st.booleans()}),
     "inverse_sqrt": st.fixed_dictionaries({"init_value": lrs, "warmup_steps": counts,
                                            "timescale": st.one_of(st.none(), lengths)}),
@@ -244,15 +246,24 @@ def compiled_forms(s: js.Schedule, steps: np.ndarray):
 _AS_ARGUMENT = jax.jit(lambda s, ts: s(ts))
 
 
-def check_agreement(s: js.Schedule, steps: np.ndarray) -> np.ndarray:
-    """Eager == jit == jit(vmap) == jit(scan), bit for bit; returns the values."""
+def check_agreement(s: js.Schedule, steps: np.ndarray, maxulp: int = 1) -> np.ndarray:
+    """The compiled forms agree; returns the values.
+
+    ``jit(s)`` and ``jit(vmap(s))`` on an array of steps agree bit for bit. Eager calls (a scalar
+    program) and a `lax.scan` body agree with them within 1 ulp: XLA:CPU contracts a multiply
+    and an add into one fused multiply-add when both land in the same kernel, and it fuses a
+    scalar program or a loop body differently from an array program. The library's formulas
+    avoid the patterns where this was seen (a division by a constant, ``1 -`` a product), so
+    the forms agree bit for bit in almost every draw; the few that differ (a sum of two products
+    of runtime values) differ by one rounding, which a composition of schedules adds up
+    (`maxulp`).
+    """
     jitted, vmapped, scanned = compiled_forms(s, steps)
     np.testing.assert_array_equal(vmapped, jitted, err_msg=f"vmap vs jit: {s!r}")
-    np.testing.assert_array_equal(scanned, jitted, err_msg=f"scan vs jit: {s!r}")
+    np.testing.assert_array_max_ulp(scanned, jitted, maxulp=maxulp)
     few = steps[:: max(1, len(steps) // 6)]
     eager = np.array([np.asarray(s(int(t))) for t in few])
-    np.testing.assert_array_equal(eager, jitted[:: max(1, len(steps) // 6)],
-                                  err_msg=f"eager vs jit: {s!r}")
+    np.testing.assert_array_max_ulp(eager, jitted[:: max(1, len(steps) // 6)], maxulp=maxulp)
     assert jitted.dtype == np.float32
     return jitted
 
@@ -376,12 +387,12 @@ def combinators(children):
                   st.one_of(st.just(1.0), st.floats(0.1, 1.0))).map(
             lambda a: js.repeat(a[0], a[1], decay=a[2])),
         st.tuples(children, st.one_of(small, lengths)).map(lambda a: js.per_epoch(*a)),
-        st.tuples(children, st.one_of(st.none(), st.floats(0.0, 1e-3)),
+        st.tuples(children, st.one_of(st.none(), st.just(0.0), st.floats(1e-30, 1e-3)),
                   st.one_of(st.none(), st.floats(1e-3, 10.0))).map(
             lambda a: js.clip(a[0], a[1], a[2])),
         st.tuples(children, st.floats(0.01, 100.0)).map(lambda a: a[0] * a[1]),
         st.tuples(children, st.floats(0.01, 100.0)).map(lambda a: a[0] / a[1]),
-        st.tuples(children, st.floats(0.0, 1.0)).map(lambda a: a[0] + a[1]),
+        st.tuples(children, fractions).map(lambda a: a[0] + a[1]),
         st.tuples(children, children).map(lambda a: a[0] + a[1]),
         st.tuples(children, children).map(lambda a: a[0] * a[1]),
     )
@@ -404,7 +415,7 @@ def test_combinator_properties(data):
     config = js.to_config(s)
     steps = data.draw(steps_for(config), label="steps")
 
-    values = check_agreement(s, steps)
+    values = check_agreement(s, steps, maxulp=2 * len(jax.tree.leaves(s)))
     assert np.all(np.isfinite(values)), f"{s!r} is not finite"
     np.testing.assert_array_equal(np.asarray(s(jnp.array([-3], jnp.int32))), values[:1])
 

@@ -85,9 +85,10 @@ def test_matches_float64_formula_at_every_step(kind, kw):
 
 
 @pytest.mark.parametrize(("kind", "kw"), CASES, ids=IDS)
-def test_eager_jit_vmap_scan_agree_bit_for_bit(kind, kw):
-    """Compiled evaluations agree exactly. (Op-by-op evaluation, e.g. `jax.vmap` outside `jit`,
-    may differ by an ulp: XLA fuses and contracts differently when it sees the whole formula.)"""
+def test_eager_jit_vmap_scan_agree(kind, kw):
+    """Compiled evaluations agree: jit and vmap bit for bit, eager and scan within 1 ulp. (Op-by-op
+    evaluation, e.g. `jax.vmap` outside `jit`, may differ more: XLA fuses and contracts differently
+    when it sees the whole formula.)"""
     s = getattr(js, kind)(**kw)
     steps = np.array([0, 1, 2, 5, 29, 30, 101, 2**31 - 1], np.int32)
     eager = np.array([np.asarray(s(int(t))) for t in steps])
@@ -95,9 +96,11 @@ def test_eager_jit_vmap_scan_agree_bit_for_bit(kind, kw):
     vmapped = np.asarray(jax.jit(jax.vmap(s))(jnp.asarray(steps)))
     scan = jax.jit(lambda ts: jax.lax.scan(lambda c, t: (c, s(t)), 0, ts)[1])
     scanned = scan(jnp.asarray(steps))
-    np.testing.assert_array_equal(eager, jitted)
     np.testing.assert_array_equal(vmapped, jitted)
-    np.testing.assert_array_equal(np.asarray(scanned), jitted)
+    # A scalar program and a scan body may contract a multiply-add differently from an array
+    # program: within 1 ulp (tests/test_properties.py::check_agreement).
+    np.testing.assert_array_max_ulp(eager, jitted, maxulp=1)
+    np.testing.assert_array_max_ulp(np.asarray(scanned), jitted, maxulp=1)
 
 
 @pytest.mark.parametrize(("kind", "kw"), CASES, ids=IDS)
