@@ -2,7 +2,7 @@
 
 For each drawn schedule: finite at every step; within the shape's documented bounds; monotone
 where the shape is monotone; periodic where it is periodic; `jit` and `jit(vmap)` agree bit for
-bit, eager calls and `jit(lax.scan)` within 1 ulp (see `check_agreement`); the float32 values
+bit, eager calls and `jit(lax.scan)` within a few ulps (see `check_agreement`); the float32 values
 agree with a float64 NumPy version of the documented formula (`tests/helpers.py`);
 `from_config(to_config(s))` is the same schedule. Bad hyperparameters, drawn from every kind of
 wrong (zero, negative, NaN, inf, beyond float32's range, wrong type, unsorted, wrong length),
@@ -246,17 +246,20 @@ def compiled_forms(s: js.Schedule, steps: np.ndarray):
 _AS_ARGUMENT = jax.jit(lambda s, ts: s(ts))
 
 
-def check_agreement(s: js.Schedule, steps: np.ndarray, maxulp: int = 1) -> np.ndarray:
+def check_agreement(s: js.Schedule, steps: np.ndarray, maxulp: int = 4) -> np.ndarray:
     """The compiled forms agree; returns the values.
 
     ``jit(s)`` and ``jit(vmap(s))`` on an array of steps agree bit for bit. Eager calls (a scalar
-    program) and a `lax.scan` body agree with them within 1 ulp: XLA:CPU contracts a multiply
-    and an add into one fused multiply-add when both land in the same kernel, and it fuses a
-    scalar program or a loop body differently from an array program. The library's formulas
-    avoid the patterns where this was seen (a division by a constant, ``1 -`` a product), so
-    the forms agree bit for bit in almost every draw; the few that differ (a sum of two products
-    of runtime values) differ by one rounding, which a composition of schedules adds up
-    (`maxulp`).
+    program) and a `lax.scan` body agree with them within a few ulps: XLA:CPU contracts a
+    multiply and an add into one fused multiply-add when both land in the same kernel, and it
+    fuses a scalar program or a loop body differently from an array program. The library's
+    formulas avoid the patterns where this was seen (a division by a constant, ``1 -`` a
+    product), so the forms agree bit for bit in almost every draw; the few that differ do so by
+    a rounding or two: a sum of two products of runtime values (1 ulp), `log_annealing`'s
+    ``log1p`` (XLA expands it into a polynomial; 2 ulps seen), and in a composition XLA folds
+    and reassociates products of constants (``(s * 0.01) * (c / 3)``, with ``c`` constant after
+    step 0, became one constant in one program and two products in another: 1 ulp). A
+    composition adds these up (`maxulp`).
     """
     jitted, vmapped, scanned = compiled_forms(s, steps)
     np.testing.assert_array_equal(vmapped, jitted, err_msg=f"vmap vs jit: {s!r}")
@@ -415,9 +418,12 @@ def test_combinator_properties(data):
     config = js.to_config(s)
     steps = data.draw(steps_for(config), label="steps")
 
-    values = check_agreement(s, steps, maxulp=2 * len(jax.tree.leaves(s)))
+    maxulp = 4 * len(jax.tree.leaves(s))
+    values = check_agreement(s, steps, maxulp=maxulp)
     assert np.all(np.isfinite(values)), f"{s!r} is not finite"
-    np.testing.assert_array_equal(np.asarray(s(jnp.array([-3], jnp.int32))), values[:1])
+    # Another compiled program (one step): within the same budget as `check_agreement`.
+    np.testing.assert_array_max_ulp(np.asarray(s(jnp.array([-3], jnp.int32))), values[:1],
+                                    maxulp=maxulp)
 
     # Every leaf's values are positive, and combinators add, multiply, divide by positive
     # numbers and bound: no cancellation, so the relative error adds up along the tree.

@@ -415,6 +415,19 @@ def test_sgdr_cycle_ending_beyond_int32_is_exact():
         assert float(s(t)) == pytest.approx(want, rel=2e-6)
 
 
+@pytest.mark.parametrize("kind", ["one_cycle", "one_cycle_momentum"])
+def test_one_cycle_step_just_past_an_end_below_an_integer(kind):
+    """pct_start·N = 29.999999999999996: the first phase ends at 28.999999999999996, whose
+    fraction is 1.0 in float32. Step 29 was taken as the end of phase 1; in PyTorch it starts
+    phase 2, a hair (4e-15 steps) past its start: a momentum of 3.7e-32 above base 0, not 0."""
+    kw = dict(total_steps=117, pct_start=0.2564102564102564, three_phase=True)
+    kw.update(max_lr=1.0) if kind == "one_cycle" else kw.update(base_momentum=0.0,
+                                                                   max_momentum=1.0)
+    s = getattr(js, kind)(**kw)
+    steps = np.arange(26, 33)
+    assert_close(s(jnp.asarray(steps)), references(kind, kw, steps), rtol=2e-6, what=kind)
+
+
 def test_exponential_bound_follows_gamma_in_float64():
     """gamma = 0.9999999999999999 is 1.0 in float32, which chose the growth branch: the value was
     bounded from above by end_value = 0, i.e. 0 from step 0 on."""
