@@ -7,7 +7,11 @@ independently of the library's float32 tricks, so that a wrong trick shows up as
 from __future__ import annotations
 
 import math
+import os
+import pathlib
 import struct
+import subprocess
+import sys
 
 import numpy as np
 
@@ -257,3 +261,15 @@ def plateau_reference(values, *, mode, threshold_mode, factor, patience, thresho
                 cooldown_count, wait = cooldown, 0
         rows.append((scale, best, wait, cooldown_count, window, total))
     return rows
+
+
+def run_on_eight_cpu_devices(script: str) -> None:
+    """Runs `script` in a new Python with 8 simulated CPU devices (XLA_FLAGS has to be set before
+    jax is imported) and the checkout on its path; warnings are errors. It must print "OK"."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
+               JAX_PLATFORMS="cpu")
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
+    result = subprocess.run([sys.executable, "-W", "error", "-c", script], env=env, cwd=root,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "OK" in result.stdout, result.stdout + result.stderr

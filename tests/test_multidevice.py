@@ -23,11 +23,9 @@ learning rate under jit.
 
 from __future__ import annotations
 
-import os
-import pathlib
-import subprocess
-import sys
 import textwrap
+
+from tests.helpers import run_on_eight_cpu_devices
 
 _SCRIPT = textwrap.dedent(
     """
@@ -158,10 +156,4 @@ _SCRIPT = textwrap.dedent(
 
 
 def test_schedule_and_plateau_on_eight_devices_jit_and_shard_map():
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
-               JAX_PLATFORMS="cpu")
-    root = pathlib.Path(__file__).resolve().parents[1]
-    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
-    result = subprocess.run([sys.executable, "-W", "error", "-c", _SCRIPT], env=env, cwd=root,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0 and "OK" in result.stdout, result.stdout + result.stderr
+    run_on_eight_cpu_devices(_SCRIPT)

@@ -15,10 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
 import pathlib
-import subprocess
-import sys
 import textwrap
 
 import jax
@@ -28,7 +25,7 @@ import optax
 import pytest
 
 import jaxsched as js
-from tests.helpers import plateau_reference
+from tests.helpers import plateau_reference, run_on_eight_cpu_devices
 
 GOLDEN = json.loads((pathlib.Path(__file__).parent / "golden" / "plateau.json").read_text())
 SEQUENCES = GOLDEN["sequences"]
@@ -659,10 +656,4 @@ _SHARDED = textwrap.dedent(
 
 
 def test_sharded_over_eight_devices_matches_single_device():
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
-               JAX_PLATFORMS="cpu")
-    root = pathlib.Path(__file__).resolve().parents[1]
-    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
-    result = subprocess.run([sys.executable, "-W", "error", "-c", _SHARDED], env=env, cwd=root,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0 and "OK" in result.stdout, result.stdout + result.stderr
+    run_on_eight_cpu_devices(_SHARDED)
