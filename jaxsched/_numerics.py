@@ -7,7 +7,9 @@ results within a few ulps of a float64 reference at every step and makes both en
 The formulas avoid what makes the compiled forms of a schedule (eager, `jit`, `vmap`,
 `lax.scan`) differ: no division by a constant (see `quotient`) and no ``1 -`` a product that
 XLA could fuse into a multiply-add in one form and not another. (A sum of two products of
-runtime values can still be contracted differently: the forms then differ by one rounding.)
+runtime values can still be contracted differently, XLA expands ``log1p`` differently, and it
+reassociates products of constants: the forms then differ by a rounding or two; see
+``tests/test_properties.py::check_agreement``.)
 """
 
 from __future__ import annotations
