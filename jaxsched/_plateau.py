@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from . import _checks
@@ -191,6 +192,10 @@ def reduce_on_plateau(
     min_scale = _checks.real("min_scale", min_scale, low=0.0, high=1.0)
     accumulation_steps = _checks.positive_int("accumulation_steps", accumulation_steps)
     worst = jnp.inf if mode == "min" else -jnp.inf
+    # Every value is an observation: the window's fields stay 0 and pass through, so the compiled
+    # step has no work for them.
+    every_value = (not _checks.is_traced(accumulation_steps)
+                   and bool(np.all(np.asarray(accumulation_steps) == 1)))
 
     def init_fn(params: Any) -> PlateauState:
         del params
@@ -240,15 +245,18 @@ def reduce_on_plateau(
     ) -> tuple[optax.Updates, PlateauState]:
         del params, extra_args
         v = _metric(value)
-        count = state.count + 1
-        total = state.accumulated_value + v
-        ready = count >= _i32(accumulation_steps)
-        observed = observe(state, total / count.astype(jnp.float32))
-        new_state = jax.tree.map(lambda new, old: jnp.where(ready, new, old), observed, state)
-        new_state = new_state._replace(
-            count=jnp.where(ready, jnp.zeros_like(count), count),
-            accumulated_value=jnp.where(ready, jnp.zeros_like(total), total),
-        )
+        if every_value:
+            new_state = observe(state, v)
+        else:
+            count = state.count + 1
+            total = state.accumulated_value + v
+            ready = count >= _i32(accumulation_steps)
+            observed = observe(state, total / count.astype(jnp.float32))
+            new_state = jax.tree.map(lambda new, old: jnp.where(ready, new, old), observed, state)
+            new_state = new_state._replace(
+                count=jnp.where(ready, jnp.zeros_like(count), count),
+                accumulated_value=jnp.where(ready, jnp.zeros_like(total), total),
+            )
         scale = new_state.scale
         updates = jax.tree.map(lambda u: u * scale.astype(jnp.asarray(u).dtype), updates)
         return updates, new_state
