@@ -76,10 +76,10 @@ def real(name: str, value: Any, *, low: float | None = None, high: float | None 
         ok &= (array < high) if high_open else (array <= high)
     if not np.all(ok):
         raise ValueError(f"{name} must be {kind}, {_show(name, value)}")
-    if low == 0 and low_open and not np.all(array >= FLOAT32_TINY):
-        raise ValueError(f"{name} must be {kind} and at least {FLOAT32_TINY:.4g} (float32's "
-                         f"smallest normal number), {_show(name, value)}")
-    if not np.all((array == 0) | (np.abs(array) >= FLOAT32_TINY)):
+    if not np.all((array == 0) | (np.abs(array) >= FLOAT32_TINY)):  # a subnormal in float32
+        if low == 0 and low_open:  # a positive number: 0 is refused above
+            raise ValueError(f"{name} must be {kind} and at least {FLOAT32_TINY:.4g} (float32's "
+                             f"smallest normal number), {_show(name, value)}")
         raise ValueError(f"{name} must be 0 or at least {FLOAT32_TINY:.4g} in magnitude (float32's "
                          f"smallest normal number; XLA flushes smaller ones to 0 in some programs "
                          f"and not others), {_show(name, value)}")

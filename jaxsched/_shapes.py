@@ -698,9 +698,9 @@ def cyclic(base_lr: Any, max_lr: Any, step_size_up: Any, step_size_down: Any = N
 
 def _phases(t: jax.Array, ends: list, values: list[jax.Array], anneal: str) -> jax.Array:
     """PyTorch OneCycleLR's phases: phase ``i`` anneals ``values[i] -> values[i+1]`` and ends at
-    step ``ends[i]`` (a float, given by `_one_cycle_ends` as ``(floor, above, below)``: its
-    floor, ``end - floor`` and ``ceil - end``); a step belongs to the first phase whose end it does
-    not pass. The final value holds after the last end.
+    step ``ends[i]`` (a float, given by `_one_cycle_ends` as ``(floor, above, ceil, below)``:
+    its floor, ``end - floor``, its ceiling and ``ceil - end``); a step belongs to the first phase
+    whose end it does not pass. The final value holds after the last end.
 
     Membership is an integer comparison with the floor, and positions are integer differences
     plus the ends' fractions: ``t - start = (t - ceil(start)) + (ceil(start) - start)`` and
@@ -714,13 +714,13 @@ def _phases(t: jax.Array, ends: list, values: list[jax.Array], anneal: str) -> j
     clamped = jnp.minimum(t, as_count(ends[-1][0], t))
     out = None
     for i in reversed(range(len(ends))):
-        (start, _, start_below), (end, end_above, _) = ends[i - 1] if i else (0, 0.0, 0.0), ends[i]
-        start_ceil = as_count(start, t) + (as_float(start_below, t) > 0).astype(t.dtype)
-        end = as_count(end, t)
-        done = (clamped - start_ceil).astype(dtype) + as_float(start_below, t)
-        left = (end - clamped).astype(dtype) + as_float(end_above, t)
-        length = ((end - start_ceil).astype(dtype) + as_float(start_below, t)
-                  + as_float(end_above, t))
+        (_, _, start, start_below), (end, end_above, _, _) = (
+            ends[i - 1] if i else (0, 0.0, 0, 0.0), ends[i])
+        start, end = as_count(start, t), as_count(end, t)
+        start_below, end_above = as_float(start_below, t), as_float(end_above, t)
+        done = (clamped - start).astype(dtype) + start_below
+        left = (end - clamped).astype(dtype) + end_above
+        length = (end - start).astype(dtype) + start_below + end_above
         f, g = complementary(quotient(done, length), quotient(left, length))
         weights = (half_cosine(f, g), half_cosine(g, f)) if anneal == "cos" else (g, f)
         value = mix(values[i], values[i + 1], weights)
@@ -730,17 +730,17 @@ def _phases(t: jax.Array, ends: list, values: list[jax.Array], anneal: str) -> j
 
 def _one_cycle_ends(total_steps: Any, pct_start: Any, three_phase: bool) -> list:
     """PyTorch's phase ends, ``pct·N − 1`` (, ``2·pct·N − 2``) and ``N − 1``, each as
-    ``(floor, end − floor, ceil − end)``: from float64 on the host when the arguments are
+    ``(floor, end − floor, ceil, ceil − end)``: from float64 on the host when the arguments are
     concrete."""
     if check.is_traced(total_steps) or check.is_traced(pct_start):
         total = jnp.asarray(total_steps).astype(jnp.float32)
         up = jnp.asarray(pct_start).astype(jnp.float32) * total
         ends = [up - 1, 2 * up - 2, total - 1] if three_phase else [up - 1, total - 1]
-        return [(jnp.floor(e).astype(jnp.int32), e - jnp.floor(e), jnp.ceil(e) - e)
-                for e in ends]
+        return [(jnp.floor(e).astype(jnp.int32), e - jnp.floor(e),
+                 jnp.ceil(e).astype(jnp.int32), jnp.ceil(e) - e) for e in ends]
     up = float(pct_start) * float(total_steps)
     ends = [up - 1, 2 * up - 2, total_steps - 1] if three_phase else [up - 1, total_steps - 1]
-    return [(math.floor(e), e - math.floor(e), math.ceil(e) - e) for e in ends]
+    return [(math.floor(e), e - math.floor(e), math.ceil(e), math.ceil(e) - e) for e in ends]
 
 
 def _check_one_cycle(total_steps, pct_start, anneal, three_phase):
