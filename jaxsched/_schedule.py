@@ -80,6 +80,17 @@ def as_count(x: Any, t: jax.Array) -> jax.Array:
     return jnp.asarray(x).astype(t.dtype)
 
 
+def step_count(x: Any) -> int | None:
+    """A concrete length or step as a Python int (rounded up; the largest of an array), else None.
+
+    For horizons: a fractional length ``n`` is over from step ``ceil(n)`` on; a traced one is
+    unknown when the schedule is built.
+    """
+    if x is None or _is_tracer(x):
+        return None
+    return int(np.ceil(np.max(np.asarray(x, np.float64))))
+
+
 def _check_numpy_step(step: np.ndarray | np.integer) -> None:
     """A NumPy integer step beyond int32 would wrap around when JAX converts it (without x64)."""
     dtype = step.dtype
@@ -161,6 +172,22 @@ class Schedule:
 
     def __setattr__(self, name: str, value: Any):
         raise AttributeError(f"{type(self).__name__} is immutable; build a new schedule instead")
+
+    # -- horizon --------------------------------------------------------------------------------
+
+    @property
+    def horizon(self) -> int | None:
+        """The first step from which the value never changes (an int), or None.
+
+        None means the schedule never settles (periodic, asymptotic) or that the step cannot be
+        known when the schedule is built (a length traced under `jax.vmap`). Combinators derive it
+        from their pieces; `extend` and `plot` use it.
+        """
+        return self._horizon()
+
+    def _horizon(self) -> int | None:
+        """The horizon (see `horizon`); subclasses override. The default: no horizon."""
+        return None
 
     # -- evaluation -----------------------------------------------------------------------------
 

@@ -1,0 +1,83 @@
+"""The curves of ramps and anneals (API.md §2a), shared by `warmup`, `cooldown` and
+`warmup_stable_decay`.
+
+Each shape is a curve ``D(f)`` that falls from 1 to 0 as the fraction ``f`` of the phase goes
+from 0 to 1. An anneal from ``a`` to ``b`` is ``b + (a − b)·D(f)``; a warmup from ``v0`` up to
+``v`` is the same curve run backwards, ``v0 + (v − v0)·D(1 − f)``, so that both ends are exact in
+either direction:
+
+=================  ===============================  ==========================================
+shape              ``D(f)``                         ``1 − D(f)``, as computed
+=================  ===============================  ==========================================
+``linear``         ``1 − f``                        ``f``
+``cosine``         ``(1 + cos πf)/2``               ``(1 − cos πf)/2``
+``sqrt``           ``1 − √f``                       ``√f``
+``square``         ``1 − f²``                       ``f²``
+``mirror_cosine``  ``2(1 − f) − (1 + cos πf)/2``    ``2f − (1 − cos πf)/2``
+``exponential``    geometric: ``a^{1−f}·b^f`` (``a, b > 0``)
+=================  ===============================  ==========================================
+
+Both weights ``D(f)`` and ``1 − D(f)`` are computed on their own from ``f`` and ``g = 1 − f``
+(each exact from integer positions, see `_numerics.fractions`), never as ``1 −`` the other, so
+each keeps its relative precision where it is small and the ends are exact: ``(1, 0)`` at
+``f = 0`` and ``(0, 1)`` at ``f = 1``. These are the cooldown shapes compared by Hägele et al.
+2024 (arXiv:2405.18392).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from ._numerics import half_cosine, mix
+
+SHAPES = ("linear", "cosine", "sqrt", "square", "mirror_cosine", "exponential")
+
+
+def _weights(shape: str, f: jax.Array, g: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(D(f), 1 − D(f))`` for every shape but "exponential"."""
+    if shape == "linear":
+        return g, f
+    if shape == "cosine":
+        return half_cosine(f, g), half_cosine(g, f)
+    if shape == "sqrt":  # 1 - sqrt(f) = g / (1 + sqrt(f)): precise near f = 1
+        root = jnp.sqrt(f)
+        return g / (1 + root), root
+    if shape == "square":  # 1 - f**2 = g (1 + f)
+        return g * (1 + f), f * f
+    if shape == "mirror_cosine":  # 2g - (1 + cos pi f)/2 and 2f - (1 - cos pi f)/2
+        return 2 * g - half_cosine(f, g), 2 * f - half_cosine(g, f)
+    raise ValueError(f"shape must be one of {SHAPES}, got shape={shape!r}")
+
+
+def anneal(shape: str, start: jax.Array, end: jax.Array, f: jax.Array,
+           g: jax.Array) -> jax.Array:
+    """The value a fraction ``f`` (with ``g = 1 − f``) of the way from `start` to `end`.
+
+    ``end + (start − end)·D(f)``, computed as ``start·D(f) + end·(1 − D(f))``; exactly `start`
+    at ``f = 0`` and `end` at ``f = 1``. "exponential" interpolates geometrically,
+    ``start^g · end^f``, as two factors that stay between the ends (both must be > 0).
+    """
+    if shape == "exponential":
+        geometric = jnp.exp(g * jnp.log(start)) * jnp.exp(f * jnp.log(end))
+        return jnp.where(f == 0, start, jnp.where(g == 0, end, geometric))
+    return mix(start, end, _weights(shape, f, g))
+
+
+def rise(shape: str, start: jax.Array, end: jax.Array, f: jax.Array, g: jax.Array) -> jax.Array:
+    """A warmup: from `start` at ``f = 0`` up to `end` at ``f = 1``, the anneal run backwards.
+
+    ``start + (end − start)·D(1 − f)``: "linear" is ``f``, "cosine" ``(1 − cos πf)/2``, "sqrt"
+    ``1 − √(1 − f)`` (fast at first, as its anneal is slow at the end).
+    """
+    return anneal(shape, end, start, g, f)
+
+
+def check_shape(shape: Any, name: str = "shape") -> str:
+    """`shape` if it is one of `SHAPES`, else a ValueError naming it."""
+    if not isinstance(shape, str) or shape not in SHAPES:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, SHAPES))}, "
+                         f"got {name}={shape!r}")
+    return shape
