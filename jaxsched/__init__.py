@@ -7,6 +7,10 @@ at run time. See README.md.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._clocks import SampleClockState as SampleClockState
+from ._clocks import StepClockState as StepClockState
+from ._clocks import TokenClockState as TokenClockState
+from ._clocks import scale_by_schedule as scale_by_schedule
 from ._combinators import clip as clip
 from ._combinators import join as join
 from ._combinators import per_epoch as per_epoch
@@ -19,6 +23,8 @@ from ._combinators import warmup as warmup
 from ._finder import LRFindResult as LRFindResult
 from ._finder import lr_find as lr_find
 from ._finder import make_train_step as make_train_step
+from ._optstate import hyperparams as hyperparams
+from ._optstate import learning_rate as learning_rate
 from ._plateau import PlateauState as PlateauState
 from ._plateau import plateau_scale as plateau_scale
 from ._plateau import reduce_on_plateau as reduce_on_plateau

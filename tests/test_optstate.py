@@ -1,0 +1,206 @@
+"""js.learning_rate and js.hyperparams, checked against the rate each update actually applied.
+
+Every optimizer below is plain SGD underneath (no momentum), so an update is ``-rate * gradient``
+and the rate it applied is ``-update / gradient``: `learning_rate`, read from the state *before*
+the update, must equal it. One jitted step per layout returns both, with `hyperparams` of the
+state after the update (as a train step returns them with the loss).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxsched as js
+
+SCHEDULE = js.warmup(js.cosine_annealing(0.1, 20), 4)  # positional: safe across the renames
+STEPS = 12
+PARAMS = {"a": jnp.ones(2), "b": jnp.ones(3), "frozen": jnp.ones(2)}
+GRAD = {"a": jnp.array([1.0, -2.0]), "b": jnp.array([0.5, 1.0, 3.0]),
+        "frozen": jnp.array([1.0, 1.0])}
+# With patience 0, every value that is not a new best halves the plateau's scale: 8 of them.
+VALUES = [1.0, 2.0, 3.0, 0.5, 0.6, 0.7, 0.2, 0.3, 0.4, 0.5, 0.1, 0.2]
+
+
+def _run(opt, schedule=None, values=None):
+    """Per update: learning_rate before it, the rate it applied per group, hyperparams after."""
+
+    @jax.jit
+    def step(state, value):
+        predicted = js.learning_rate(state, schedule)
+        kwargs = {} if values is None else {"value": value}
+        updates, state = opt.update(GRAD, state, PARAMS, **kwargs)
+        applied = {k: -updates[k] / GRAD[k] for k in updates}
+        return state, predicted, applied, js.hyperparams(state)
+
+    state = opt.init(PARAMS)
+    rows = []
+    for k in range(STEPS):
+        state, predicted, applied, hyper = step(state, jnp.float32(VALUES[k]))
+        rows.append((predicted, applied, hyper))
+    return state, rows
+
+
+def _rate(applied):
+    """The one rate applied to every coordinate of every parameter."""
+    values = np.concatenate([np.asarray(v) for v in applied.values()])
+    np.testing.assert_allclose(values, values[0], rtol=1e-6)
+    return float(values[0])
+
+
+def _s(k):
+    return float(SCHEDULE(k))
+
+
+def test_plain_schedule():
+    """optax.sgd(schedule): nothing is injected, the schedule and the state's count answer."""
+    _, rows = _run(optax.sgd(SCHEDULE), SCHEDULE)
+    for k, (predicted, applied, hyper) in enumerate(rows):
+        assert float(predicted) == _rate(applied) == _s(k)
+        assert hyper == {}
+    with pytest.raises(ValueError, match="holds no learning rate"):
+        js.learning_rate(optax.sgd(SCHEDULE).init(PARAMS))
+
+
+def test_inject_hyperparams_and_its_off_by_one():
+    opt = optax.inject_hyperparams(optax.sgd)(learning_rate=SCHEDULE)
+    state, rows = _run(opt, SCHEDULE)
+    for k, (predicted, applied, hyper) in enumerate(rows):
+        assert float(predicted) == _rate(applied) == _s(k)
+        # optax keeps the rate of the update just made, schedule(count - 1):
+        assert float(hyper["learning_rate"]) == _s(k)
+        assert set(hyper) == {"learning_rate"}  # momentum=None is not injected
+    # Without the schedule, the held value: the last update's rate, not the next one.
+    assert float(js.learning_rate(state)) == _s(STEPS - 1) != _s(STEPS)
+    assert float(js.learning_rate(state, SCHEDULE)) == _s(STEPS)
+
+
+@pytest.mark.filterwarnings("ignore:inject_stateful_hyperparams is deprecated")
+def test_inject_stateful_hyperparams():
+    """Deprecated in optax 0.2.8 (inject_hyperparams now makes the stateful state), still read."""
+    opt = optax.inject_stateful_hyperparams(optax.sgd)(learning_rate=SCHEDULE)
+    _, rows = _run(opt, SCHEDULE)
+    for k, (predicted, applied, hyper) in enumerate(rows):
+        assert float(predicted) == _rate(applied) == _s(k)
+        assert float(hyper["learning_rate"]) == _s(k)
+
+
+def test_chain_with_reduce_on_plateau():
+    """The rate is schedule × scale; the scale the next update applies may drop in that update
+    (it sees that update's value), which is the only difference from the prediction."""
+    opt = optax.chain(optax.sgd(SCHEDULE), js.reduce_on_plateau(factor=0.5, patience=0))
+    _, rows = _run(opt, SCHEDULE, values=VALUES)
+    scale_before, drops = 1.0, 0
+    for k, (predicted, applied, hyper) in enumerate(rows):
+        scale_after = float(hyper["plateau_scale"])
+        assert set(hyper) == {"plateau_scale"}
+        np.testing.assert_allclose(_rate(applied), float(predicted) * scale_after / scale_before,
+                                   rtol=1e-6)
+        np.testing.assert_allclose(float(predicted), _s(k) * scale_before, rtol=1e-6)
+        if scale_after == scale_before:
+            assert _rate(applied) == pytest.approx(float(predicted), rel=1e-6)
+        drops += scale_after < scale_before
+        scale_before = scale_after
+    assert drops == 8
+
+
+LABELS = {"a": "a", "b": "b", "frozen": "frozen"}
+
+
+def _groups():
+    """Two groups at their own rates and a frozen one. Group b's rate is read from its clock."""
+    return optax.multi_transform(
+        {"a": optax.sgd(SCHEDULE), "b": js.scale_by_schedule(0.5 * SCHEDULE),
+         "frozen": optax.set_to_zero()}, LABELS)
+
+
+def test_multi_transform_with_a_frozen_group():
+    _, rows = _run(_groups(), {"a": SCHEDULE})
+    for k, (predicted, applied, hyper) in enumerate(rows):
+        assert set(predicted) == {"a", "b", "frozen"}
+        for group in ("a", "b", "frozen"):
+            np.testing.assert_allclose(applied[group], float(predicted[group]), rtol=1e-6)
+        assert float(predicted["a"]) == _s(k)
+        assert float(predicted["b"]) == pytest.approx(0.5 * _s(k), rel=1e-6)
+        assert float(predicted["frozen"]) == 0.0
+        assert set(hyper) == {"b/steps", "b/learning_rate"}
+        assert float(hyper["b/steps"]) == k + 1
+        assert float(hyper["b/learning_rate"]) == pytest.approx(0.5 * _s(k + 1), rel=1e-6)
+    # Without a schedule for group a, nothing in its state holds its rate.
+    with pytest.raises(ValueError, match="for the group 'a'"):
+        js.learning_rate(_groups().init(PARAMS))
+    with pytest.raises(ValueError, match="does not have"):
+        js.learning_rate(_groups().init(PARAMS), {"c": SCHEDULE})
+
+
+def test_multi_steps():
+    """optax.MultiSteps applies the inner rate every k-th call (the mean of k gradients, here
+    all equal); learning_rate answers for that next applied update throughout the window."""
+    k_steps = 3
+    opt = optax.MultiSteps(optax.sgd(SCHEDULE), every_k_schedule=k_steps)
+    with jax.numpy_dtype_promotion("standard"):  # optax's code is not written for strict mode
+        _, rows = _run(opt, SCHEDULE)
+    for k, (predicted, applied, _) in enumerate(rows):
+        assert float(predicted) == _s(k // k_steps)
+        if k % k_steps == k_steps - 1:
+            assert _rate(applied) == pytest.approx(float(predicted), rel=1e-6)
+        else:
+            assert _rate(applied) == 0.0
+
+
+def test_hyperparams_finds_everything_by_path():
+    opt = optax.chain(
+        optax.multi_transform(
+            {"encoder": optax.inject_hyperparams(optax.adamw)(learning_rate=1e-3,
+                                                               weight_decay=0.1),
+             "head": optax.chain(optax.scale_by_adam(),
+                                 js.scale_by_schedule(SCHEDULE, clock="tokens", unit=10),
+                                 js.reduce_on_plateau()),
+             "frozen": optax.set_to_zero()},
+            {"a": "encoder", "b": "head", "frozen": "frozen"}),
+        js.reduce_on_plateau())
+    state = opt.init(PARAMS)
+    hyper = js.hyperparams(state)
+    assert list(hyper) == ["encoder/learning_rate", "encoder/b1", "encoder/b2", "encoder/eps",
+                           "encoder/eps_root", "encoder/weight_decay", "head/tokens",
+                           "head/learning_rate", "head/plateau_scale", "plateau_scale"]
+    assert float(hyper["encoder/weight_decay"]) == pytest.approx(0.1)
+    rates = js.learning_rate(state)
+    assert float(rates["encoder"]) == pytest.approx(1e-3) and float(rates["frozen"]) == 0.0
+
+
+def test_a_name_found_twice_is_numbered():
+    opt = optax.chain(optax.sgd(0.1), js.reduce_on_plateau(), js.reduce_on_plateau())
+    assert list(js.hyperparams(opt.init(PARAMS))) == ["plateau_scale", "plateau_scale#2"]
+
+
+def test_flax_nnx_optimizer_and_its_state():
+    """The same answers from the optimizer, its opt_state and nnx.state(optimizer) (where the
+    NamedTuples have become dicts), inside nnx.jit too."""
+    nnx = pytest.importorskip("flax.nnx")
+    model = nnx.Linear(3, 2, rngs=nnx.Rngs(0))
+    tx = optax.chain(optax.inject_hyperparams(optax.sgd)(learning_rate=SCHEDULE),
+                     js.scale_by_schedule(js.constant(2.0), clock="samples"),
+                     js.reduce_on_plateau(factor=0.5, patience=0))
+    optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
+    x = jnp.ones((4, 3))
+
+    @nnx.jit
+    def train_step(model, optimizer, value):
+        grads = nnx.grad(lambda m: jnp.mean(m(x) ** 2))(model)
+        optimizer.update(model, grads, value=value, samples=4)
+        return js.hyperparams(optimizer), js.learning_rate(optimizer, SCHEDULE)
+
+    for value in [1.0, 2.0, 3.0]:
+        hyper, rate = train_step(model, optimizer, value)
+    expected = {"learning_rate": _s(2), "samples": 12.0, "learning_rate#2": 2.0,
+                "plateau_scale": 0.25}
+    for form in (optimizer, optimizer.opt_state, nnx.state(optimizer), hyper):
+        got = form if form is hyper else js.hyperparams(form)
+        assert {k: float(v) for k, v in got.items()} == pytest.approx(expected)
+    # The clock answers first: its rate 2.0 times the scale.
+    for form in (optimizer, nnx.state(optimizer)):
+        assert float(js.learning_rate(form)) == float(rate) == 0.5
