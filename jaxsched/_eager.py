@@ -1,73 +1,50 @@
-"""Eager calls: what a logging loop does every step, made cheap.
+"""Eager calls (what a logging loop does every step) and the value a schedule is.
 
-A schedule called eagerly (concrete step and hyperparameters) runs one compiled function cached on
-the schedule. Dispatching it still costs a few microseconds, most of it turning a Python int into
-a device array. Logging loops call with steps in arithmetic progression (every step, or every k
-steps), so once a few consecutive calls have shown the stride, the next `BLOCK` values of the
-progression are computed by one call of the same compiled function on an array of steps, split
-into scalar arrays, and served from the cache: an index computation per call. The values are the
-compiled schedule's own, the same a jitted call gives.
+A schedule called eagerly (concrete step and hyperparameters) runs `evaluate`: one jitted function
+for all schedules, with the schedule as a static argument. The schedule's hyperparameters are then
+constants of the compiled program, as in a train step that closes over the schedule, so an eager
+value is the value ``jax.jit(s)(step)`` gives, bit for bit. A schedule compiles once, for
+each kind of step (Python int, float, an array shape), on its first call: one small compilation
+(tens of milliseconds on a CPU). Schedules compare and hash by value (`value_key`), so a schedule
+equal to one already called reuses its executable: rebuilding ``js.cosine_annealing(lr, n)`` every
+step does not recompile. The executables live in jax's own caches (bounded, least recently used
+first out), not on the schedule, which stays a plain value: it pickles, copies and compares
+without them.
+
+Tried and dropped (measured on a shared 2-core CPU, 2026-12-02, benchmarks/bench_shapes.py):
+
+* Prefetching blocks of 256 values for steps in arithmetic progression: about 20% cheaper per
+  call, but its compilation (a 256-output split) stalled the 6th call of every fresh schedule
+  for 1.8-3 s.
+* The hyperparameters as traced arguments of one function per structure (one compilation per
+  kind of schedule): each call converts every hyperparameter to a device array (29 µs a call
+  with the value read, against 13 µs), and the values are those of a traced schedule, which can
+  differ by an ulp from the constants' (float64 work on the host is then done in float32).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
 from typing import Any
 
 import jax
 import numpy as np
 
-BLOCK = 256
-_PROGRESSION = 4  # consecutive misses in one progression before a block is computed
-_INT32_MAX = 2**31 - 1
+
+@functools.partial(jax.jit, static_argnums=0)
+def evaluate(schedule: Any, step: Any) -> jax.Array:
+    """The schedule's value at `step`, compiled once per (schedule value, kind of step)."""
+    return schedule._evaluate(step)
 
 
-@jax.jit
-def _split(values: jax.Array) -> tuple[jax.Array, ...]:
-    """One compiled data movement (shared by all schedules): an array into scalar arrays."""
-    return tuple(values[i] for i in range(values.shape[0]))
+def leaf_key(x: Any) -> tuple[Any, ...]:
+    """A hashable key that is equal for two hyperparameters exactly when they trace alike.
 
-
-class EagerCache:
-    """The compiled function and the prefetched block of one schedule."""
-
-    __slots__ = ("_single", "_block", "_last", "_run")
-
-    def __init__(self, evaluate: Callable[[Any], jax.Array]):
-        self._single = jax.jit(evaluate)
-        self._block: tuple[int, int, tuple[jax.Array, ...]] | None = None
-        self._last = (None, None)  # step and stride of the last miss
-        self._run = 0  # how many misses in a row followed that stride
-
-    def __call__(self, step: Any) -> jax.Array:
-        if type(step) is not int:
-            return self._single(step)
-        block = self._block
-        if block is not None:
-            start, stride, values = block
-            index, rest = divmod(step - start, stride)
-            if rest == 0 and 0 <= index < BLOCK:
-                return values[index]
-        return self._miss(step)
-
-    def _miss(self, step: int) -> jax.Array:
-        block = self._block
-        if block is not None and step == block[0] + block[1] * BLOCK:  # the progression goes on
-            self._last = (step - block[1], block[1])
-        last_step, last_stride = self._last
-        stride = None if last_step is None else step - last_step
-        self._run = self._run + 1 if stride is not None and stride == last_stride else 0
-        self._last = (step, stride)
-        if self._run < _PROGRESSION or not (
-            stride > 0 and 0 <= step <= _INT32_MAX - stride * (BLOCK - 1)
-        ):
-            return self._single(step)
-        # The same compiled function on an array of steps: the same values a jitted call gives.
-        steps = np.arange(step, step + stride * BLOCK, stride, dtype=np.int32)
-        values = _split(self._single(steps))
-        self._block = (step, stride, values)
-        return values[0]
-
-    def cache_size(self) -> int:
-        """Number of compiled variants of the schedule's function (for tests)."""
-        return self._single._cache_size()
+    Python numbers by type and value (``100`` and ``100.0`` differ: integer and float
+    arithmetic); arrays (NumPy, JAX, NumPy scalars) by dtype, weak type, shape and bytes.
+    """
+    if isinstance(x, (np.ndarray, np.generic, jax.Array)):
+        array = np.asarray(x)
+        weak = bool(getattr(x, "weak_type", False))
+        return ("array", array.dtype.str, weak, array.shape, array.tobytes())
+    return (type(x), x)

@@ -7,8 +7,9 @@ compute its value from a prepared step (`value`). This module gives them all, on
 * pytree registration (numeric hyperparameters and sub-schedules are the children, structure is
   the auxiliary data), so `jax.vmap` over a batch of hyperparameters and `jax.grad` with respect to
   them work;
-* ``__call__``: steps of any kind (Python int, NumPy or JAX scalar, array, tracer), and a cached
-  compiled function for eager calls, which is what a logging loop does every step;
+* ``__call__``: steps of any kind (Python int, NumPy or JAX scalar, array, tracer); eager calls,
+  which a logging loop makes every step, run one compiled function per schedule value (`_eager`);
+* equality, hashing and pickling by value (kind, structure and hyperparameters);
 * arithmetic between schedules and numbers;
 * ``repr`` as the expression that builds the schedule, and `to_config` / `from_config`.
 """
@@ -25,8 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _eager
 from ._checks import FLOAT32_MAX, FLOAT32_TINY
-from ._eager import EagerCache
 
 __all__ = ["Schedule", "from_config", "to_config"]
 
@@ -114,8 +115,19 @@ class Schedule:
       ``s(step)`` takes a Python int or float, a NumPy or JAX scalar (traced or not), or an array of
       steps, and returns a float32 JAX array of the step's shape (float64 when x64 is enabled and
       the step is float64). Steps below 0 act as step 0. Eager calls (concrete step and
-      hyperparameters) run compiled functions cached on the schedule (see `_eager`); traced calls
-      are inlined into the surrounding computation.
+      hyperparameters) run a compiled function, compiled once per schedule value and kind of
+      step (see `_eager`), with the value a jitted call gives; traced calls are inlined into the
+      surrounding computation.
+
+    A plain value:
+      two schedules are equal (``==``, and equal hashes) when they have the same kind, the same
+      structure (static arguments, sub-schedules) and the same hyperparameters: Python numbers
+      by type and value (``constant(1) != constant(1.0)``: integer and float arithmetic), arrays
+      by dtype, shape and bits. So an equal schedule built again is a cache hit as a ``jax.jit`` static argument.
+      A schedule holding traced hyperparameters (built inside ``jit``/``vmap``/``grad``) equals
+      only itself and hashes by identity: its values are not known. Pickling and copying keep
+      the constructor's arguments only; nothing computed or compiled on the side changes what a
+      schedule is (``==``, ``hash``, ``repr``, pickle).
 
     Subclasses declare `kind` (the public constructor's name), `params` (its arguments in order),
     `static` (the arguments that are structure, not numbers) and implement `_at`, the value at
@@ -210,11 +222,41 @@ class Schedule:
             _check_numpy_step(step)
         if _is_tracer(step) or not self._is_concrete():
             return self._evaluate(step)
-        eager = self.__dict__.get("_eager")
-        if eager is None:
-            eager = EagerCache(self._evaluate)
-            object.__setattr__(self, "_eager", eager)
-        return eager(step)
+        return _eager.evaluate(self, step)
+
+    # -- a plain value: equality, hashing, pickling ---------------------------------------------
+
+    def _value_key(self) -> tuple[Any, ...]:
+        """Structure and hyperparameter values (see `_eager.leaf_key`), computed once."""
+        key = self.__dict__.get("_key")
+        if key is None:
+            leaves, treedef = jax.tree_util.tree_flatten(self)
+            key = (treedef, tuple(_eager.leaf_key(x) for x in leaves))
+            object.__setattr__(self, "_key", key)
+        return key
+
+    def __eq__(self, other: Any) -> bool:
+        if not isinstance(other, Schedule):
+            return NotImplemented
+        if self is other:
+            return True
+        if not (self._is_concrete() and other._is_concrete()):
+            return False  # traced hyperparameters: only the same object is known to be equal
+        return self._value_key() == other._value_key()
+
+    def __hash__(self) -> int:
+        if not self._is_concrete():
+            return object.__hash__(self)
+        return hash(self._value_key())
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The constructor's arguments only: caches (compiled, derived) are left behind."""
+        return {name: getattr(self, name) for name in self.params}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+
 
     # -- arithmetic -----------------------------------------------------------------------------
 
