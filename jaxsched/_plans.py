@@ -1,0 +1,377 @@
+"""Changing the plan: `cooldown`, `shift`, `extend` and `noise`.
+
+Combinators for runs whose length is not fixed up front (API.md §3): anneal any schedule to an end
+value from a step chosen late (`cooldown`, also with a traced ``start``, so that one compiled
+program evaluates several branch points under `jax.vmap`), continue a schedule in a run whose step
+counter restarted (`shift`), stretch what is left of a plan to a new horizon (`extend`), and timm's
+learning-rate noise as a pure function of the step (`noise`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _checks as check
+from ._numerics import fractions
+from ._ramps import anneal, check_shape
+from ._schedule import Schedule, as_count, as_float, float_dtype, register, step_count
+
+__all__ = ["cooldown", "extend", "noise", "shift"]
+
+_INT32_MAX = int(np.iinfo(np.int32).max)
+
+
+def _child(name: str, value: Any) -> Schedule:
+    """A sub-schedule argument: a `Schedule`, or a ValueError naming the argument."""
+    if not isinstance(value, Schedule):
+        raise ValueError(f"{name} must be a Schedule (use jaxsched.constant(v) for a number), "
+                         f"got {name}={value!r}")
+    return value
+
+
+def _concrete(*values: Any) -> bool:
+    return not any(check.is_traced(v) for v in values)
+
+
+# -- cooldown -------------------------------------------------------------------------------------
+
+
+class _Cooldown(Schedule):
+    kind = "cooldown"
+    params = ("schedule", "start", "steps", "shape", "end_value")
+    static = frozenset({"shape"})
+
+    def _at(self, t):
+        start, n = as_count(self.start, t), as_count(self.steps, t)
+        value = self.schedule._at(t)
+        end = as_float(self.end_value, t)
+        done = jnp.clip(t - start, jnp.zeros((), t.dtype), n)
+        f, g = fractions(done, n, t)
+        annealed = anneal(self.shape, value, end, f, g)
+        return jnp.where(t < start, value, jnp.where(t - start >= n, end, annealed))
+
+    def _horizon(self):
+        start, n = step_count(self.start), step_count(self.steps)
+        return None if start is None or n is None else start + n
+
+
+@register
+def cooldown(schedule: Schedule, start: Any, steps: Any, shape: str = "linear",
+             end_value: Any = 0.0) -> Schedule:
+    """From step `start`, anneal any schedule to `end_value` over `steps` steps.
+
+    With ``s = start``, ``n = steps``, ``f = (t - s)/n`` and a curve ``D`` of API.md §2a:
+
+    .. math:: \\eta_t = \\begin{cases} \\mathrm{schedule}(t) & t < s \\\\
+              e + (\\mathrm{schedule}(t) - e)\\,D(f) & s \\le t < s + n \\\\
+              e & t \\ge s + n \\end{cases}
+
+    The schedule keeps running under the anneal (a cosine cut short stays a cosine, multiplied
+    down). On a constant it is warmup-stable-decay (WSD); ``shape="sqrt"`` is the ``1 - √f``
+    cooldown that Hägele et al. 2024 (arXiv:2405.18392) found best; on an inverse square root with
+    ``shape="linear"`` it is big_vision's rsqrt schedule with a cooldown. Exactly
+    ``schedule(start)`` at `start` and exactly `end_value` from ``start + steps`` on (the
+    horizon); ``steps=0`` jumps to `end_value` at `start`.
+
+    `start` may be a traced integer: ``jax.vmap`` over several branch points evaluates every
+    cooldown in one compiled program (its horizon is then None).
+
+    Args:
+      schedule: the schedule to anneal.
+      start: the first step of the cooldown, an integer >= 0 (may be traced).
+      steps: its length ``n``, an integer >= 0.
+      shape: the curve, one of "linear", "cosine", "sqrt", "square", "mirror_cosine",
+        "exponential" (geometric; needs ``schedule(t) > 0`` and ``end_value > 0``).
+      end_value: the value reached at ``start + steps`` and held after it.
+
+    Returns:
+      The schedule.
+
+    Example:
+      >>> import jaxsched as js
+      >>> s = js.cooldown(js.constant(1.0), start=2, steps=4, shape="sqrt")
+      >>> [f"{float(s(t)):.4f}" for t in range(7)]
+      ['1.0000', '1.0000', '1.0000', '0.5000', '0.2929', '0.1340', '0.0000']
+    """
+    schedule = _child("schedule", schedule)
+    shape = check_shape(shape)
+    if shape == "exponential":
+        end_value = check.positive("end_value", end_value)
+    else:
+        end_value = check.real("end_value", end_value)
+    return _Cooldown(schedule=schedule, start=check.integer("start", start),
+                     steps=check.integer("steps", steps), shape=shape, end_value=end_value)
+
+
+# -- shift ----------------------------------------------------------------------------------------
+
+
+class _Shift(Schedule):
+    kind = "shift"
+    params = ("schedule", "steps")
+
+    def _at(self, t):
+        k = as_count(self.steps, t)
+        zero = jnp.zeros((), t.dtype)
+        if jnp.issubdtype(t.dtype, jnp.integer):  # saturate instead of wrapping around
+            largest = jnp.asarray(np.iinfo(np.dtype(t.dtype)).max, t.dtype)
+            moved = jnp.where(t > largest - jnp.maximum(k, zero), largest, t + k)
+        else:
+            moved = t + k
+        return self.schedule._at(jnp.maximum(moved, zero))
+
+    def _horizon(self):
+        h, k = self.schedule.horizon, step_count(self.steps)
+        return None if h is None or k is None else max(h - k, 0)
+
+
+@register
+def shift(schedule: Schedule, steps: Any) -> Schedule:
+    """Move a schedule in time: ``schedule(t + steps)``.
+
+    .. math:: \\eta_t = \\mathrm{schedule}(\\max(t + k, 0))
+
+    A positive ``k`` starts the schedule part-way: a run resumed with its step counter restarted
+    at 0 (a new optimizer state, a fine-tuning stage) continues the plan where it was,
+    ``shift(plan, steps_done)``. A negative ``k`` delays it, holding ``schedule(0)`` for ``-k``
+    steps. Integer steps saturate at the largest step instead of wrapping around. The horizon
+    moves with it: ``max(schedule.horizon - k, 0)``.
+
+    Args:
+      schedule: the schedule to move.
+      steps: ``k``, an integer of any sign.
+
+    Returns:
+      The schedule.
+
+    Example:
+      >>> import jaxsched as js
+      >>> plan = js.linear(1.0, 0.0, 4)
+      >>> [f"{float(js.shift(plan, 2)(t)):.2f}" for t in range(4)]
+      ['0.50', '0.25', '0.00', '0.00']
+      >>> [f"{float(js.shift(plan, -2)(t)):.2f}" for t in range(4)]
+      ['1.00', '1.00', '1.00', '0.75']
+    """
+    return _Shift(schedule=_child("schedule", schedule),
+                  steps=check.integer("steps", steps, low=-_INT32_MAX))
+
+
+# -- extend ---------------------------------------------------------------------------------------
+
+
+def _stretch(at: Any, new: Any, old: Any, t: jax.Array) -> jax.Array:
+    """``(old - at) / (new - at)`` in the value dtype, from float64 when all three are concrete."""
+    if _concrete(at, new, old):
+        a, h_new, h_old = (np.float64(np.asarray(x)) for x in (at, new, old))
+        return as_float((h_old - a) / (h_new - a), t)
+    a, h_new, h_old = (as_float(x, t) for x in (at, new, old))
+    return (h_old - a) / (h_new - a)
+
+
+class _Extend(Schedule):
+    kind = "extend"
+    params = ("schedule", "at", "horizon", "planned_horizon")
+    # The argument `horizon` is stored under its own name, which hides the `Schedule.horizon`
+    # property on this class: the argument is the extended schedule's horizon (an int, or the
+    # traced value under `jax.vmap`).
+    horizon = None
+
+    def _at(self, t):
+        at, new, old = (as_count(x, t) for x in (self.at, self.horizon, self.planned_horizon))
+        dtype = float_dtype(t)
+        zero = jnp.zeros((), t.dtype)
+        stretch = _stretch(self.at, self.horizon, self.planned_horizon, t)
+        # The stretched position, exact at `at` and at the new horizon (where it is the old one).
+        inside = at.astype(dtype) + jnp.maximum(t - at, zero).astype(dtype) * stretch
+        inside = jnp.where(t >= new, old.astype(dtype), jnp.minimum(inside, old.astype(dtype)))
+        before = self.schedule._at(jnp.minimum(t, at))
+        after = self.schedule._at(inside)
+        return jnp.where(t < at, before, after)
+
+
+@register
+def extend(schedule: Schedule, at: Any, horizon: Any, planned_horizon: Any = None) -> Schedule:
+    """Continue a plan to a new horizon without a jump: the rest of it, stretched in time.
+
+    With ``a = at``, the planned horizon ``H`` (``schedule.horizon``) and the new one ``H'``:
+
+    .. math:: \\eta_t = \\begin{cases} \\mathrm{schedule}(t) & t < a \\\\
+              \\mathrm{schedule}(a + (t - a)\\,\\tfrac{H - a}{H' - a}) & a \\le t < H' \\\\
+              \\mathrm{schedule}(H) & t \\ge H' \\end{cases}
+
+    For a run resumed at step `at` that is to train until `horizon` instead of the planned ``H``
+    (transformers#27749): continuous at `at` (the value there is ``schedule(at)``), and what the
+    plan reached at ``H`` (its end value) is reached at the new horizon, exactly. A new horizon
+    before ``H`` compresses the rest instead. The stretched part evaluates the schedule at
+    fractional steps (in float32: the position is exact at `at` and at the new horizon, and
+    within a float32 rounding in between). To end a run sooner from where it is, a `cooldown` is
+    usually what is wanted; to continue a plan whose step counter restarted, `shift`.
+
+    Args:
+      schedule: the planned schedule; it needs a horizon (or pass `planned_horizon`).
+      at: the step from which the plan changes, an integer >= 0, before the planned horizon.
+      horizon: the new horizon ``H'``, an integer > `at`.
+      planned_horizon: ``H``, by default ``schedule.horizon``. Give it for a schedule whose
+        horizon cannot be derived (a function lifted with `jaxsched.schedule`). Written to
+        configs.
+
+    Returns:
+      The schedule; its horizon is `horizon`.
+
+    Example:
+      >>> import jaxsched as js
+      >>> plan = js.cooldown(js.constant(1.0), start=2, steps=4)  # WSD, planned: 6 steps
+      >>> s = js.extend(plan, at=4, horizon=10)  # at step 4: train until step 10 instead
+      >>> [f"{float(s(t)):.3f}" for t in range(3, 12)]
+      ['0.750', '0.500', '0.417', '0.333', '0.250', '0.167', '0.083', '0.000', '0.000']
+    """
+    schedule = _child("schedule", schedule)
+    if planned_horizon is None:
+        planned_horizon = schedule.horizon
+        if planned_horizon is None:
+            raise ValueError(f"extend needs a schedule with a horizon (or planned_horizon=), got "
+                             f"schedule.horizon=None for schedule={schedule!r}")
+    planned_horizon = check.integer("planned_horizon", planned_horizon)
+    at = check.integer("at", at)
+    horizon = check.integer("horizon", horizon)
+    if _concrete(at, planned_horizon) and not at < planned_horizon:
+        raise ValueError(f"at must be before the planned horizon {planned_horizon} (the plan "
+                         f"is over from there: nothing is left to stretch), got at={at!r}")
+    if _concrete(at, horizon) and not horizon > at:
+        raise ValueError(f"horizon must be > at={at!r}, got horizon={horizon!r}")
+    return _Extend(schedule=schedule, at=at, horizon=horizon, planned_horizon=planned_horizon)
+
+
+# -- noise ----------------------------------------------------------------------------------------
+
+
+def _as_key(key: Any) -> jax.Array:
+    """A typed PRNG key from an int seed or from raw key data (uint32[2])."""
+    if jnp.ndim(key) == 0:
+        return jax.random.key(key)
+    return jax.random.wrap_key_data(jnp.asarray(key, jnp.uint32))
+
+
+def _check_key(key: Any) -> Any:
+    """An int seed in [0, 2**31), or a key: typed keys are stored as their raw data."""
+    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        data = jax.random.key_data(key)
+        return data if check.is_traced(data) else np.asarray(data)
+    if check.is_traced(key):
+        return key
+    if np.ndim(key) == 0:
+        return check.integer("key", key)
+    array = np.asarray(key)
+    if array.shape != (2,) or array.dtype.kind not in "iu" or np.any(array < 0) or np.any(
+            array > np.iinfo(np.uint32).max):
+        raise ValueError(f"key must be an int seed or a jax.random key (typed, or raw uint32[2] "
+                         f"data), got key={key!r}")
+    return array.astype(np.uint32)
+
+
+def _epsilon(kind: str, key: jax.Array, std: jax.Array, limit: jax.Array,
+             dtype: Any) -> jax.Array:
+    """One draw of ε: std·N(0, 1) truncated to |ε| < limit, or a uniform of that std, clipped."""
+    if kind == "normal":
+        bound = limit / std
+        return std * jax.random.truncated_normal(key, -bound, bound, (), dtype)
+    half = jnp.minimum(std * np.sqrt(3.0), limit)
+    return jax.random.uniform(key, (), dtype, -half, half)
+
+
+class _Noise(Schedule):
+    kind = "noise"
+    # The noise's `kind` argument is stored as `distribution`: "kind" names the constructor in
+    # configs (see `_noise_config`).
+    params = ("schedule", "key", "std", "start", "end", "distribution", "limit")
+    static = frozenset({"distribution"})
+
+    def _at(self, t):
+        value = self.schedule._at(t)
+        dtype = float_dtype(t)
+        std, limit = as_float(self.std, t), as_float(self.limit, t)
+        key = _as_key(self.key)
+        whole = t if jnp.issubdtype(t.dtype, jnp.integer) else jnp.floor(t)
+        index = whole.astype(jnp.uint32)
+
+        def draw(i):
+            return _epsilon(self.distribution, jax.random.fold_in(key, i), std, limit, dtype)
+
+        eps = draw(index) if t.ndim == 0 else jax.vmap(draw)(index.reshape(-1)).reshape(t.shape)
+        active = t >= as_count(self.start, t)
+        if self.end is not None:
+            active &= t < as_count(self.end, t)
+        return jnp.where(active, value * (1 + eps), value)
+
+    def _horizon(self):
+        h, end = self.schedule.horizon, step_count(self.end)
+        return None if h is None or end is None else max(h, end)
+
+    def __repr__(self) -> str:
+        return super().__repr__().replace("distribution=", "kind=")
+
+
+def noise(schedule: Schedule, key: Any, std: Any, start: Any = 0, end: Any = None,
+          kind: str = "normal", limit: Any = 0.67) -> Schedule:
+    """Multiply a schedule by ``1 + ε_t``, with ε_t a random draw fixed by the key and the step.
+
+    .. math:: \\eta_t = \\mathrm{schedule}(t)\\,(1 + \\varepsilon_t) \\text{ for }
+              \\mathrm{start} \\le t < \\mathrm{end}, \\qquad
+              \\varepsilon_t \\sim \\mathcal{D}(\\mathrm{fold\\_in}(\\mathrm{key}, t))
+
+    timm's learning-rate noise (``noise_range_t``, ``noise_std``, ``noise_pct``, ``noise_type``)
+    as a pure function of the step: ε_t comes from ``jax.random.fold_in(key, t)``, so the same
+    key and step give the same value under `jit`, eagerly, under `vmap`, on every device and after
+    a restart. "normal": ``ε = std·z`` with ``z`` standard normal, conditioned on
+    ``|ε| < limit`` (timm resamples until it is: a truncated normal); "uniform": uniform with
+    standard deviation `std`, on ``(-min(√3·std, limit), min(√3·std, limit))``. timm's
+    ``noise_pct`` is `limit` (its default 0.67 is ours); its uniform noise is ``std >= limit/√3``.
+    Float steps draw for their integer part. Outside ``[start, end)`` the schedule is unchanged.
+    The random numbers are JAX's, not PyTorch's: the distribution is timm's, not the draws.
+
+    Args:
+      schedule: the schedule to perturb.
+      key: an int seed in ``[0, 2**31)`` (what configs store), or a `jax.random` key (typed,
+        or raw uint32[2] data).
+      std: the standard deviation of ε before the clip, > 0.
+      start: the first step with noise, an integer >= 0 (timm's ``noise_range_t[0]``).
+      end: the first step without noise again, an integer >= start, or None (noise forever).
+      kind: "normal" or "uniform" (timm's ``noise_type``).
+      limit: ``|ε| < limit``, in (0, 1], so that the value keeps its sign (timm's ``noise_pct``).
+
+    Returns:
+      The schedule; its horizon is the later of the schedule's and `end` (None without `end`).
+
+    Example:
+      >>> import jaxsched as js
+      >>> s = js.noise(js.constant(1.0), key=0, std=0.1, start=2, end=4)
+      >>> [float(s(t)) == 1.0 for t in range(6)]
+      [True, True, False, False, True, True]
+      >>> bool(abs(float(s(2)) - 1.0) < 0.67)
+      True
+    """
+    schedule = _child("schedule", schedule)
+    kind = check.choice("kind", kind, ("normal", "uniform"))
+    start = check.integer("start", start)
+    if end is not None:
+        end = check.integer("end", end)
+        if _concrete(start, end) and not end >= start:
+            raise ValueError(f"end must be >= start={start!r}, got end={end!r}")
+    return _Noise(schedule=schedule, key=_check_key(key), std=check.positive("std", std),
+                  start=start, end=end, distribution=kind,
+                  limit=check.real("limit", limit, low=0.0, low_open=True, high=1.0))
+
+
+def _noise_config(schedule: Schedule, key: Any, std: Any, start: Any = 0, end: Any = None,
+                  distribution: str = "normal", limit: Any = 0.67) -> Schedule:
+    """`noise` as `from_config` calls it: a config's "kind" is the constructor's name, so the
+    noise's kind is written as "distribution"."""
+    return noise(schedule, key, std, start, end, kind=distribution, limit=limit)
+
+
+_noise_config.__name__ = "noise"
+register(_noise_config)
