@@ -17,6 +17,7 @@ import json
 import math
 import pathlib
 import textwrap
+import types
 
 import jax
 import jax.numpy as jnp
@@ -96,7 +97,13 @@ def _expected_best(case: dict) -> np.ndarray:
     return np.asarray([seq["values"][i] if i >= 0 else worst for i in case["best_at"]], np.float32)
 
 
+def _numpy(state: js.PlateauState) -> types.SimpleNamespace:
+    """The state's fields by name, as NumPy arrays (batched as the state is)."""
+    return types.SimpleNamespace(**{k: np.asarray(v) for k, v in state.unpack().items()})
+
+
 def _check_case(case: dict, updates: np.ndarray, state: js.PlateauState, where: str) -> None:
+    state = _numpy(state)
     torch_scale = _expand(case["scale"])
     reductions = np.concatenate([[0], np.cumsum(np.diff(torch_scale) != 0)])
     np.testing.assert_array_equal(state.wait, case["wait"], err_msg=where)
@@ -191,6 +198,7 @@ def test_mixed_sign_metrics_follow_documented_rule(mode, threshold_mode):
                     threshold_mode=threshold_mode) for _ in range(n)]
     assert (values < 0).any() and (values > 0).any()
     _, states = _run_cases([{"options": o} for o in options], values, mode=mode)
+    states = _numpy(states)
     for i, o in enumerate(options):
         as32 = lambda x: float(np.float32(x))  # noqa: E731 - the library's float32 numbers
         rows = plateau_reference(
@@ -239,15 +247,16 @@ def test_accumulation_mean_of_values_is_one_observation(accumulation_steps):
     updates, states = _run_cases(cases, np.asarray(values), accumulation_steps=k)
     for i, c in enumerate(cases):
         state = jax.tree.map(lambda x, i=i: x[i], states)
-        at = jax.tree.map(lambda x: x[k - 1 :: k], state)
-        _check_case(c, updates[i, k - 1 :: k], at, f"{c['sequence']} {c['options']} k={k}")
+        observed = jax.tree.map(lambda x: x[k - 1 :: k], state)
+        _check_case(c, updates[i, k - 1 :: k], observed, f"{c['sequence']} {c['options']} k={k}")
+        state, at = _numpy(state), _numpy(observed)
         # Between observations: the scale (and the updates) stay at the last observation's.
         held = np.concatenate([[1.0], at.scale[:-1]]).repeat(k)
         held[k - 1 :: k] = at.scale
         np.testing.assert_array_equal(state.scale, held)
         np.testing.assert_array_equal(updates[i], held)
         np.testing.assert_array_equal(state.count, np.tile(np.arange(1, k + 1) % k, len(at.wait)))
-    assert int(np.max(states.count)) == k - 1
+    assert int(np.max(_numpy(states).count)) == k - 1
 
 
 # -- jit, dtypes, limits ---------------------------------------------------------------------------
@@ -274,12 +283,19 @@ def test_jit_traces_once_and_matches_eager():
     assert float(jit_state.scale) < 1.0  # the sequence did trigger reductions
 
 
+DTYPES = dict(scale=jnp.float32, best_value=jnp.float32, wait=jnp.int32,
+              cooldown_count=jnp.int32, count=jnp.int32, accumulated_value=jnp.float32)
+
+
+def _dtypes(state: js.PlateauState) -> dict:
+    return {name: value.dtype for name, value in state.unpack().items()}
+
+
 def test_state_dtypes_and_update_dtypes():
     tx = js.reduce_on_plateau()
     state = tx.init({"w": jnp.zeros(2, jnp.bfloat16)})
-    assert [x.dtype for x in state] == [jnp.float32, jnp.float32, jnp.int32, jnp.int32,
-                                        jnp.int32, jnp.float32]
-    assert all(x.shape == () for x in state)
+    assert _dtypes(state) == DTYPES and all(x.shape == () for x in state.unpack().values())
+    assert state.packed.dtype == jnp.int32 and state.packed.shape == (6,)
     updates = {"w": jnp.ones(2, jnp.bfloat16), "none": None, "i": jnp.ones(2, jnp.float16)}
     out, new = tx.update(updates, state, value=np.float64(1.5))
     assert out["w"].dtype == jnp.bfloat16 and out["i"].dtype == jnp.float16 and out["none"] is None
@@ -293,19 +309,34 @@ def test_dtypes_with_x64():
         for v in [jnp.float64(2.0), 3, jnp.float64(4.0)]:
             updates, state = jax.jit(tx.update)(jnp.ones(2, jnp.float64), state, value=v)
         assert updates.dtype == jnp.float64
-        assert [x.dtype for x in state] == [jnp.float32, jnp.float32, jnp.int32, jnp.int32,
-                                            jnp.int32, jnp.float32]
+        assert _dtypes(state) == DTYPES and state.packed.dtype == jnp.int32
         assert float(state.scale) == pytest.approx(0.01)
+
+
+def test_fields_round_trip_through_the_packed_array_exactly():
+    """Every int32 and every float32 bit pattern (NaN payloads, -0.0, subnormals, infinities)
+    comes back from the packed array as it went in, batched or not."""
+    ints = np.array([0, 1, 2**31 - 1, 7, 2**24 + 1], np.int32)
+    floats = np.array([np.nan, -0.0, np.inf, -np.inf, 1e-45], np.float32)
+    floats[0] = np.frombuffer(np.int32(0x7FC00123).tobytes(), np.float32)[0]  # a NaN payload
+    fields = dict(scale=floats, best_value=floats[::-1], wait=ints, cooldown_count=ints[::-1],
+                  count=ints[[1, 2, 3, 4, 0]], accumulated_value=floats[[2, 3, 4, 0, 1]])
+    state = js.PlateauState.from_fields(**fields)
+    assert state.packed.shape == (5, 6) and state.packed.dtype == jnp.int32
+    for name, value in fields.items():
+        got = np.asarray(getattr(state, name))
+        assert got.dtype == value.dtype and got.tobytes() == value.tobytes(), name
+        one = js.PlateauState.from_fields(**{k: v[3] for k, v in fields.items()})
+        assert np.asarray(getattr(one, name)).tobytes() == value[3].tobytes(), name
+    assert "scale=" in repr(one) and "accumulated_value=" in repr(one)
 
 
 def test_counters_cannot_overflow():
     big = np.iinfo(np.int32).max
     tx = js.reduce_on_plateau(factor=0.5, patience=big, cooldown=big, accumulation_steps=big)
     # Mid-window: big - 1 values of 2.0 seen (their sum, 2**32 in float32), best 1.0.
-    state = tx.init(None)._replace(
-        best_value=jnp.float32(1.0), wait=jnp.int32(big), count=jnp.int32(big - 1),
-        accumulated_value=jnp.float32(2.0 * (big - 1)),
-    )
+    state = js.PlateauState.from_fields(**(tx.init(None).unpack() | dict(
+        best_value=1.0, wait=big, count=big - 1, accumulated_value=2.0 * (big - 1))))
     _, state = jax.jit(tx.update)(jnp.zeros(()), state, value=2.0)
     # patience + 1 bad observations in a row: a reduction, counters back to 0 or to `cooldown`.
     assert float(state.scale) == 0.5 and int(state.wait) == 0 and int(state.count) == 0
@@ -348,7 +379,7 @@ def _train(opt, steps=40, seed=0):
 @pytest.mark.parametrize("learning_rate", ["float", "schedule"])
 def test_chain_adam_scales_updates(learning_rate, standard_promotion):
     """The chain's update is Adam's update times the scale the plateau holds after that value."""
-    lr = 0.3 if learning_rate == "float" else js.cosine_annealing(0.3, 60, min_lr=0.01)
+    lr = 0.3 if learning_rate == "float" else js.cosine_annealing(0.3, 60, 0.01)
     plateau = js.reduce_on_plateau(factor=0.5, patience=1, threshold=0.05)
     opt, adam = optax.chain(optax.adam(lr), plateau), optax.adam(lr)
     x, y = _data()
@@ -490,7 +521,7 @@ def _mid_run():
     """A step of optax.chain(adam(schedule), reduce_on_plateau(...)) and the (params, state)
     after 13 steps: mid accumulation window, one bad observation counted, so the next step's
     observation (the restored half window plus one value) makes the first reduction."""
-    schedule = js.cosine_annealing(0.3, 60, min_lr=0.01)
+    schedule = js.cosine_annealing(0.3, 60, 0.01)
     opt = optax.chain(optax.adam(schedule), js.reduce_on_plateau(
         factor=0.5, patience=1, threshold=0.05, accumulation_steps=2))
     x = jax.random.normal(jax.random.key(1), (16, 4))

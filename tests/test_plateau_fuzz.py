@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import functools
 import math
+import types
 from fractions import Fraction
 
 import jax
@@ -101,7 +102,8 @@ def _library(values, options):
     }
     updates, states = _run(jnp.asarray(padded), hp, mode=options["mode"],
                            threshold_mode=options["threshold_mode"])
-    return np.asarray(updates)[:n], jax.tree.map(lambda x: np.asarray(x)[:n], states)
+    fields = {name: np.asarray(x)[:n] for name, x in states.unpack().items()}
+    return np.asarray(updates)[:n], types.SimpleNamespace(**fields)
 
 
 # -- what hypothesis draws ---------------------------------------------------------------------
