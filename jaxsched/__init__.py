@@ -36,6 +36,7 @@ from ._plot import plot as plot
 from ._schedule import Schedule as Schedule
 from ._schedule import from_config as from_config
 from ._schedule import to_config as to_config
+from ._stack import stack as stack
 from ._shapes import constant as constant
 from ._shapes import cosine_annealing as cosine_annealing
 from ._shapes import cyclic as cyclic

@@ -1,0 +1,84 @@
+"""`js.stack` and sweeps in one compile: a run function jitted once takes each schedule as an
+argument (b), or the stacked schedules under `jax.vmap` (c); both give the runs' final losses.
+
+Constructors are called with positional arguments (their keyword names are being renamed).
+"""
+
+import re
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxsched as js
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _warmup_cosine(peak, warm, steps=60):
+    return js.warmup(js.cosine_annealing(peak, steps - warm), warm)
+
+
+# -- stack ----------------------------------------------------------------------------------------
+
+
+def test_stack_gives_each_schedule_under_vmap():
+    runs = [_warmup_cosine(p, w) for p, w in [(0.1, 5), (0.3, 10), (0.05, 20)]]
+    stacked = js.stack(runs)
+    leaves = jax.tree_util.tree_leaves(stacked)
+    assert all(leaf.shape[0] == 3 for leaf in leaves)
+    assert {leaf.dtype for leaf in leaves} <= {jnp.dtype(jnp.float32), jnp.dtype(jnp.int32)}
+    steps = jnp.arange(60, dtype=jnp.int32)
+    batched = np.asarray(jax.vmap(lambda s: s(steps))(stacked))
+    traced = jax.jit(lambda s: s(steps))  # each schedule as an argument: traced leaves, as vmap
+    for row, s in zip(batched, runs):
+        np.testing.assert_array_equal(row, np.asarray(traced(s)))
+        # The closed-over schedule (constants, some worked out in float64 on the host): a few
+        # float32 roundings of the peak apart.
+        np.testing.assert_allclose(row, np.asarray(s(steps)), rtol=1e-6, atol=3e-7 * row.max())
+
+
+def test_stack_promotes_leaves_to_their_common_dtype():
+    stacked = js.stack([js.constant(1), js.constant(0.5)])  # an int and a float
+    assert stacked.value.dtype == jnp.float32
+    np.testing.assert_array_equal(np.asarray(jax.vmap(lambda s: s(3))(stacked)), [1.0, 0.5])
+
+
+def test_stack_of_traced_schedules():
+    @jax.jit
+    def f(peaks):
+        stacked = js.stack([js.cosine_annealing(peaks[0], 10), js.cosine_annealing(peaks[1], 10)])
+        return jax.vmap(lambda s: s(5))(stacked)
+
+    np.testing.assert_allclose(np.asarray(f(jnp.array([0.2, 0.4]))), [0.1, 0.2], rtol=1e-6)
+
+
+@pytest.mark.parametrize("a, b, where", [
+    (js.cosine_annealing(0.1, 10), js.linear(0.0, 1.0, 10), "the top: cosine_annealing vs linear"),
+    (js.warmup(js.cosine_annealing(0.1, 10), 5), js.warmup(js.linear(0.1, 0.0, 10), 5),
+     ".schedule: cosine_annealing vs linear"),
+    (js.cyclic(0.1, 1.0, 5), js.cyclic(0.1, 1.0, 5, mode="triangular2"),
+     ".mode: 'triangular' vs 'triangular2'"),
+    (js.exponential_decay(0.1, 0.9, 3), js.exponential_decay(0.1, 0.9, 3, end_value=0.01),
+     ".end_value: None vs float"),
+    (js.join([js.constant(1.0)] * 2, [5]), js.join([js.constant(1.0)] * 3, [5, 6]),
+     ".schedules: 2 vs 3 entries"),
+    (js.piecewise_constant([1, 2], [1.0, 2.0, 3.0]), js.piecewise_constant([1], [1.0, 2.0]),
+     ".boundaries: shape (2,) vs (1,)"),
+])
+def test_stack_names_the_first_difference(a, b, where):
+    with pytest.raises(ValueError, match=r"schedules\[2\] differs from schedules\[0\] at "
+                       + re.escape(where)):
+        js.stack([a, a, b])
+
+
+@pytest.mark.parametrize("bad, message", [
+    ([], "non-empty list"),
+    (js.constant(1.0), "non-empty list"),
+    ([js.constant(1.0), 0.5], r"schedules\[1\] must be a Schedule, got float"),
+])
+def test_stack_refuses_what_is_not_a_list_of_schedules(bad, message):
+    with pytest.raises(ValueError, match=message):
+        js.stack(bad)
