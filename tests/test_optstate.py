@@ -8,6 +8,11 @@ state after the update (as a train step returns them with the loss).
 
 from __future__ import annotations
 
+import contextlib
+import io
+import re
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,6 +20,7 @@ import optax
 import pytest
 
 import jaxsched as js
+from tests.helpers import _cos
 
 SCHEDULE = js.warmup(js.cosine_annealing(0.1, 20), 4)  # positional: safe across the renames
 STEPS = 12
@@ -204,3 +210,74 @@ def test_flax_nnx_optimizer_and_its_state():
     # The clock answers first: its rate 2.0 times the scale.
     for form in (optimizer, nnx.state(optimizer)):
         assert float(js.learning_rate(form)) == float(rate) == 0.5
+
+
+# -- docs/hyperparams.md: every snippet runs -----------------------------------------------------
+
+DOC = (Path(__file__).resolve().parents[1] / "docs" / "hyperparams.md").read_text()
+SECTIONS = {title: re.findall(r"```python\n(.*?)```", body, re.S)
+            for title, body in re.findall(r"^## (.+?)\n(.*?)(?=^## |\Z)", DOC, re.S | re.M)}
+
+
+def _exec_section(title):
+    (block,) = SECTIONS[title]
+    out = io.StringIO()
+    # As a user runs it: optax's own code needs standard (not strict) dtype promotion.
+    with contextlib.redirect_stdout(out), jax.numpy_dtype_promotion("standard"):
+        exec(compile(block, f"docs/hyperparams.md:{title}", "exec"), namespace := {})
+    return namespace, out.getvalue()
+
+
+def test_every_section_with_code_is_checked():
+    assert [t for t, blocks in SECTIONS.items() if blocks] == list(DOC_CHECKS)
+
+
+def _check_logging(ns, out):
+    assert out.count("\n") == 4 and "'plateau_scale'" in out
+    metrics, schedule = ns["metrics"], ns["schedule"]
+    assert set(metrics) == {"loss", "lr", "plateau_scale"}
+    # The logged rate is the last update's: the schedule at its count times the scale it saw.
+    np.testing.assert_allclose(metrics["lr"], schedule(999) * metrics["plateau_scale"], rtol=1e-6)
+
+
+def _check_inject(ns, out):
+    hyper = js.hyperparams(ns["state"])
+    assert set(hyper) == {"learning_rate", "b1", "b2", "eps", "eps_root", "weight_decay"}
+    np.testing.assert_allclose(hyper["b2"], 0.95 + (0.999 - 0.95) * 499 / 1000, rtol=1e-6)
+    np.testing.assert_allclose(hyper["weight_decay"], _cos(0.1, 0.01, 499 / 1000), rtol=1e-6)
+    assert "'b2': '0.9745'" in out
+    momentum = js.hyperparams(ns["sgd"].init(ns["params"]))["momentum"]
+    assert float(momentum) == pytest.approx(0.95)  # 1cycle's momentum starts at its maximum
+
+
+def _check_layerwise(ns, out):
+    rates, s = js.learning_rate(ns["state"]), float(ns["schedule"](200))
+    expected = {"head": s, "layer1": 0.8 * s, "layer0": 0.64 * s, "frozen": 0.0}
+    assert {g: float(r) for g, r in rates.items()} == pytest.approx(expected, rel=1e-6)
+    assert ns["labels"](ns["params"])["embed"]["w"] == "frozen"
+
+
+def _check_tokens(ns, out):
+    metrics, schedule = ns["metrics"], ns["schedule"]
+    assert out == f"471,040 tokens, lr {float(schedule(460)):.2e}\n"
+    np.testing.assert_allclose(metrics["learning_rate"], schedule(460), rtol=1e-6)
+    # The text's arithmetic: the first update at the peak (50 units before it) is update 70 with
+    # the ramp, update 13 with 32 sequences throughout.
+    def first_at_peak(batch_size):
+        before = np.cumsum([0] + [batch_size(k) * 128 for k in range(200)])
+        return int(np.argmax(before >= 50 * 1024))
+    assert first_at_peak(lambda k: min(32, 4 * 2 ** (k // 40))) == 70
+    assert first_at_peak(lambda k: 32) == 13
+
+
+DOC_CHECKS = {
+    "Logging the learning rate from the train step": _check_logging,
+    "Weight decay, momentum and Adam's β₂ on schedules": _check_inject,
+    "Layer-wise rate decay and a frozen group": _check_layerwise,
+    "A batch-size ramp with a warmup in tokens": _check_tokens,
+}
+
+
+@pytest.mark.parametrize("title", DOC_CHECKS)
+def test_docs_snippet(title):
+    DOC_CHECKS[title](*_exec_section(title))
