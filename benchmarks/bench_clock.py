@@ -5,7 +5,8 @@
 
 Variants, all ``optax.chain(optax.scale_by_adam(), <rate>)`` with the same schedule (a warmup
 and a cosine, `js.warmup(js.cosine_annealing(...))`), every step passed ``tokens=`` (the sum of a
-traced mask, as a real step counts its non-padding tokens; optax ignores it):
+traced mask, as a real step counts its non-padding tokens, and returned by every variant, as a
+step that logs it would; optax ignores it):
 
 * optax steps:         optax.scale_by_learning_rate(schedule), on the step count (the baseline)
 * optax steps, copy:   the same, jitted and compiled separately (an A/A control: its ratio to the
@@ -78,8 +79,9 @@ def make_step(opt):
     @jax.jit  # a new function object per variant: its own compilation, even for the A/A copy
     def step(params, opt_state, x, y, mask):
         loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
-        updates, opt_state = opt.update(grads, opt_state, params, tokens=jnp.sum(mask))
-        return optax.apply_updates(params, updates), opt_state, loss
+        tokens = jnp.sum(mask)  # returned by every variant: the same work outside the clock
+        updates, opt_state = opt.update(grads, opt_state, params, tokens=tokens)
+        return optax.apply_updates(params, updates), opt_state, (loss, tokens)
 
     return step
 
