@@ -205,7 +205,7 @@ def _observe(state: PlateauState, v: jax.Array, options: _Options, every_value: 
     count = state.count + 1
     total = state.accumulated_value + v
     ready = count >= _i32(options.accumulation_steps)
-    mean = total / count.astype(jnp.float32)
+    mean = total / _f32(options.accumulation_steps)  # used when ready, i.e. count == k
     return (ready, mean, jnp.where(ready, jnp.zeros_like(count), count),
             jnp.where(ready, jnp.zeros_like(total), total))
 

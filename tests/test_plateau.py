@@ -16,6 +16,7 @@ import functools
 import json
 import math
 import pathlib
+import re
 import textwrap
 import types
 
@@ -262,6 +263,52 @@ def test_accumulation_mean_of_values_is_one_observation(accumulation_steps):
 # -- jit, dtypes, limits ---------------------------------------------------------------------------
 
 
+_NOT_KERNELS = {"parameter", "constant", "tuple", "get-tuple-element", "bitcast"}
+
+
+def _kernels(opt, reduce_loss) -> list[str]:
+    """The instructions of the compiled Adam step's entry computation that run as kernels
+    (fusions, copies, dots, ...): everything but parameters, constants and tuples."""
+
+    def loss_fn(params, x, y):
+        h = jax.nn.relu(x @ params[0]["w"] + params[0]["b"][None, :])
+        logits = h @ params[1]["w"] + params[1]["b"][None, :]
+        return reduce_loss(optax.softmax_cross_entropy_with_integer_labels(logits, y))
+
+    def step(params, state, x, y):
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
+        updates, state = opt.update(grads, state, params, value=loss)
+        return optax.apply_updates(params, updates), state, loss
+
+    k1, k2 = jax.random.split(jax.random.key(0))
+    params = [{"w": jax.random.normal(k1, (8, 16)), "b": jnp.zeros(16)},
+              {"w": jax.random.normal(k2, (16, 4)), "b": jnp.zeros(4)}]
+    x, y = jnp.ones((10, 8)), jnp.zeros(10, jnp.int32)
+    text = jax.jit(step).lower(params, opt.init(params), x, y).compile().as_text()
+    entry = text[text.index("\nENTRY"):]
+    entry = entry[: entry.index("\n}")]
+    ops = re.findall(r"= \S+ ([\w-]+)\(", entry)
+    assert "fusion" in ops
+    return [op for op in ops if op not in _NOT_KERNELS]
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="counts XLA:CPU's kernels")
+def test_state_update_is_one_kernel(standard_promotion):
+    """Issue 14: the plateau's state update compiles to one kernel beyond the schedule-only step
+    (it was 6 more: a fusion per field, and copies of the fields that pass through).
+
+    With a loss that ends in a reduction (a sum) that is all. With a mean, XLA copies the loss's
+    last multiply into every kernel that reads the loss (here the plateau's), and the loss that
+    the step returns then needs a scalar kernel of its own: one more, for anything in the step
+    that reads the loss, which the plateau cannot avoid."""
+    schedule = js.cosine_annealing(0.1, 100)
+    base = {f: len(_kernels(optax.chain(optax.adam(schedule)), f)) for f in (jnp.sum, jnp.mean)}
+    for reduce_loss, extra, window in [(jnp.sum, 0, 1), (jnp.sum, 0, 3), (jnp.mean, 1, 1)]:
+        plateau = js.reduce_on_plateau(accumulation_steps=window)
+        kernels = _kernels(optax.chain(optax.adam(schedule), plateau), reduce_loss)
+        assert len(kernels) - base[reduce_loss] <= 1 + extra, (reduce_loss, window, kernels)
+
+
 def test_jit_traces_once_and_matches_eager():
     tx = js.reduce_on_plateau(factor=0.5, patience=1, cooldown=1)
     traces = []
@@ -504,6 +551,10 @@ def test_flax_nnx_optimizer():
         np.testing.assert_allclose(model.bias[...], params["bias"], rtol=1e-6, atol=1e-7)
         scale = js.plateau_scale(optimizer.opt_state)
         assert isinstance(scale, jax.Array) and float(scale) == float(js.plateau_scale(state))
+        # Regression: nnx.state turns the PlateauState into a mapping (found no PlateauState).
+        for tree in (nnx.state(optimizer), nnx.state(optimizer, nnx.OptState)):
+            from_state = js.plateau_scale(tree)
+            assert isinstance(from_state, jax.Array) and float(from_state) == float(scale)
         scales.append(float(scale))
     assert scales == [1.0, 0.5, 0.25, 0.25]
     # The scale reached the params: unscaled SGD from the same start ends elsewhere.
@@ -613,6 +664,28 @@ def test_orbax_checkpoint_mid_run_continues_bit_for_bit(standard_promotion, tmp_
 def test_bad_arguments(kwargs, error, message):
     with pytest.raises(error, match=message):
         js.reduce_on_plateau(**kwargs)
+
+
+@pytest.mark.parametrize("name", ["factor", "patience", "threshold", "cooldown", "min_scale",
+                                  "accumulation_steps"])
+def test_non_scalar_hyperparameters_are_refused(name):
+    """Regression (issue 10): factor=jnp.array([0.1, 0.5]) was accepted and scaled the updates
+    element-wise. Arrays of shape () are scalars; traced ones (jax.vmap) stay allowed."""
+    valid = dict(factor=0.5, patience=2, threshold=0.01, cooldown=1, min_scale=0.1,
+                 accumulation_steps=2)[name]
+    for bad in ([valid, valid], jnp.full((2,), valid), np.full((1,), valid), [[valid]]):
+        shape = re.escape(str(np.shape(bad)))
+        with pytest.raises(ValueError, match=rf"{name} must be a scalar .*of shape {shape}"):
+            js.reduce_on_plateau(**{name: bad})
+    with pytest.raises(ValueError, match=rf"{name} must be a scalar"):  # traced, under jit
+        jax.jit(lambda x: js.reduce_on_plateau(**{name: x}).init(None))(jnp.full((2,), valid))
+    for good in (jnp.asarray(valid), np.asarray(valid), np.float32(valid)):
+        tx = js.reduce_on_plateau(**{name: good})
+        updates, _ = tx.update(jnp.ones(3), tx.init(None), value=1.0)
+        assert updates.shape == (3,)
+    batched = jax.vmap(lambda x: js.reduce_on_plateau(**{name: x}).init(None))(
+        jnp.full((2,), valid))
+    assert batched.packed.shape == (2, 6)
 
 
 def test_missing_or_bad_value():
