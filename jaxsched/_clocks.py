@@ -74,7 +74,8 @@ def _words(n: Any, unit: int) -> tuple[jax.Array, jax.Array, jax.Array]:
             raise ValueError(f"a count must be in [0, 2**64), got {int(n)}")
         units, rest = divmod(int(n), unit)
         high, low = divmod(units, 2**32)
-        return tuple(jnp.asarray(x, jnp.uint32) for x in (high % 2**32, low, rest))
+        u32 = jnp.uint32
+        return jnp.asarray(high % 2**32, u32), jnp.asarray(low, u32), jnp.asarray(rest, u32)
     n = jnp.asarray(n)
     if n.shape != ():
         raise ValueError(f"a count must be a scalar, got an array of shape {n.shape}")
@@ -112,10 +113,14 @@ def _advance(position: jax.Array, n: Any, unit: int) -> jax.Array:
     return jnp.stack([high, low, rest, position[3]])
 
 
+def _x64() -> bool:
+    return bool(jax.config.read("jax_enable_x64"))
+
+
 def schedule_step(position: jax.Array) -> jax.Array:
     """The step the schedule sees: the whole units, int32 capped at 2**31 - 1 (int64 with x64)."""
     high, low = position[0], position[1]
-    if jax.config.jax_enable_x64:
+    if _x64():
         return ((high.astype(jnp.uint64) << np.uint64(32)) | low.astype(jnp.uint64)).astype(
             jnp.int64)
     beyond = (high > 0) | (low > _INT32_MAX)
@@ -127,7 +132,7 @@ def count(position: Any) -> jax.Array:
     else float32 (exact to 2**24, then within a few float32 roundings)."""
     position = jnp.asarray(position)
     high, low, rest, unit = (position[i] for i in range(4))
-    if jax.config.jax_enable_x64:
+    if _x64():
         words = (high.astype(jnp.uint64) << np.uint64(32)) | low.astype(jnp.uint64)
         return (words * unit.astype(jnp.uint64) + rest.astype(jnp.uint64)).astype(jnp.int64)
     f = jnp.float32

@@ -43,8 +43,9 @@ def _field(node: Any, name: str) -> Any:
     return node[name] if isinstance(node, Mapping) else getattr(node, name)
 
 
-def _is(node: Any, types: tuple[type, ...]) -> type | None:
-    """The type in `types` that `node` is, by type or (a dict from `nnx.state`) by field names."""
+def _is(node: Any, types: tuple[Any, ...]) -> Any:
+    """The NamedTuple type in `types` that `node` is, by type or (a dict from `nnx.state`) by
+    its field names; None if none."""
     for t in types:
         if isinstance(node, t) or (isinstance(node, Mapping) and set(node) == set(t._fields)):
             return t
@@ -84,7 +85,7 @@ def _is_int_scalar(x: Any) -> bool:
     return x.shape == () and jnp.issubdtype(x.dtype, jnp.integer)
 
 
-def _typed(node: Any, types: tuple[type, ...]) -> Any:
+def _typed(node: Any, types: tuple[Any, ...]) -> Any:
     """The node as its NamedTuple type (a dict from `nnx.state` rebuilt), read by attribute:
     `PlateauState` computes its ``scale`` from its packed layout."""
     t = _is(node, types)
