@@ -46,7 +46,7 @@ def stack(schedules: Sequence[Schedule]) -> Schedule:
       >>> import jaxsched as js
       >>> runs = [js.warmup(js.cosine_annealing(peak, 90), 10) for peak in (0.1, 0.2, 0.4)]
       >>> batch = js.stack(runs)
-      >>> values = jax.vmap(lambda s: s(20))(batch)
+      >>> values = jax.jit(jax.vmap(lambda s: s(20)))(batch)
       >>> [f"{float(v):.4f}" for v in values]
       ['0.0970', '0.1940', '0.3879']
     """
@@ -77,7 +77,9 @@ def stack(schedules: Sequence[Schedule]) -> Schedule:
 def _stack_leaf(column: list[Any]) -> jax.Array:
     """One hyperparameter of every schedule, stacked in the values' common dtype."""
     if not any(_is_tracer(x) for x in column):
-        return jnp.asarray(np.stack([np.asarray(x) for x in column]))
+        stacked = np.stack([np.asarray(x) for x in column])
+        # Cast on the host, then transfer: `jnp.asarray` would compile a conversion.
+        return jax.device_put(stacked.astype(jax.dtypes.canonicalize_dtype(stacked.dtype)))
     arrays = [jnp.asarray(x) for x in column]
     dtype = np.result_type(*[a.dtype for a in arrays])
     return jnp.stack([a.astype(dtype) for a in arrays])

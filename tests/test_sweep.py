@@ -31,7 +31,7 @@ def test_stack_gives_each_schedule_under_vmap():
     assert all(leaf.shape[0] == 3 for leaf in leaves)
     assert {leaf.dtype for leaf in leaves} <= {jnp.dtype(jnp.float32), jnp.dtype(jnp.int32)}
     steps = jnp.arange(60, dtype=jnp.int32)
-    batched = np.asarray(jax.vmap(lambda s: s(steps))(stacked))
+    batched = np.asarray(jax.jit(jax.vmap(lambda s: s(steps)))(stacked))
     traced = jax.jit(lambda s: s(steps))  # each schedule as an argument: traced leaves, as vmap
     for row, s in zip(batched, runs):
         np.testing.assert_array_equal(row, np.asarray(traced(s)))
@@ -43,7 +43,8 @@ def test_stack_gives_each_schedule_under_vmap():
 def test_stack_promotes_leaves_to_their_common_dtype():
     stacked = js.stack([js.constant(1), js.constant(0.5)])  # an int and a float
     assert stacked.value.dtype == jnp.float32
-    np.testing.assert_array_equal(np.asarray(jax.vmap(lambda s: s(3))(stacked)), [1.0, 0.5])
+    values = jax.jit(jax.vmap(lambda s: s(3)))(stacked)
+    np.testing.assert_array_equal(np.asarray(values), [1.0, 0.5])
 
 
 def test_stack_of_traced_schedules():
@@ -82,3 +83,40 @@ def test_stack_names_the_first_difference(a, b, where):
 def test_stack_refuses_what_is_not_a_list_of_schedules(bad, message):
     with pytest.raises(ValueError, match=message):
         js.stack(bad)
+
+
+# -- a sweep in one compile -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_problem():
+    """The benchmark's run function (MLP, SGD with momentum, one scan) on a tiny problem."""
+    from benchmarks.bench_sweep import make_run
+
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.normal(size=(64, 8)), jnp.float32)
+    y = jnp.asarray(rng.integers(0, 3, 64), jnp.int32)
+    params = [{"w": jnp.asarray(rng.normal(size=shape) / np.sqrt(shape[0]), jnp.float32),
+               "b": jnp.zeros(shape[1], jnp.float32)} for shape in [(8, 16), (16, 3)]]
+    idx = jnp.asarray(rng.integers(0, 64, (40, 8)), jnp.int32)
+    schedules = [_warmup_cosine(p, w, 40) for p, w in [(0.05, 4), (0.2, 8), (0.5, 16)]]
+    return make_run(40), schedules, (params, x, y, idx)
+
+
+def test_one_jitted_run_compiles_once_and_matches_the_sequential_runs(tiny_problem):
+    run, schedules, args = tiny_problem
+    # The sequential runs: each schedule closed over by its own jitted run, as with optax.
+    sequential = np.array([float(jax.jit(lambda *a, s=s: run(s, *a))(*args)) for s in schedules])
+    one_jit = jax.jit(run)
+    swept = np.array([float(one_jit(s, *args)) for s in schedules])
+    assert one_jit._cache_size() == 1
+    assert len(set(sequential)) == 3  # three different runs
+    np.testing.assert_allclose(swept, sequential, rtol=1e-6)  # float32 round-off
+
+
+def test_stacked_runs_under_vmap_match_the_sequential_runs(tiny_problem):
+    run, schedules, args = tiny_problem
+    one_jit = jax.jit(run)
+    swept = np.array([float(one_jit(s, *args)) for s in schedules])
+    batched = jax.jit(jax.vmap(run, in_axes=(0, None, None, None, None)))
+    np.testing.assert_allclose(np.asarray(batched(js.stack(schedules), *args)), swept, rtol=1e-6)
