@@ -20,6 +20,22 @@ from ._combinators import repeat as repeat
 from ._combinators import schedule as schedule
 from ._combinators import staircase as staircase
 from ._combinators import warmup as warmup
+from ._cycles import cosine_annealing as cosine_annealing
+from ._cycles import cyclic as cyclic
+from ._cycles import one_cycle as one_cycle
+from ._cycles import one_cycle_momentum as one_cycle_momentum
+from ._cycles import sgdr as sgdr
+from ._decays import constant as constant
+from ._decays import exponential_decay as exponential_decay
+from ._decays import inverse_sqrt as inverse_sqrt
+from ._decays import inverse_time_decay as inverse_time_decay
+from ._decays import linear as linear
+from ._decays import log_annealing as log_annealing
+from ._decays import multistep_decay as multistep_decay
+from ._decays import polynomial_decay as polynomial_decay
+from ._decays import step_decay as step_decay
+from ._decays import tanh_decay as tanh_decay
+from ._decays import warmup_stable_decay as warmup_stable_decay
 from ._finder import LRFindResult as LRFindResult
 from ._finder import lr_find as lr_find
 from ._finder import make_train_step as make_train_step
@@ -37,21 +53,6 @@ from ._schedule import Schedule as Schedule
 from ._schedule import from_config as from_config
 from ._schedule import to_config as to_config
 from ._stack import stack as stack
-from ._shapes import constant as constant
-from ._shapes import cosine_annealing as cosine_annealing
-from ._shapes import cyclic as cyclic
-from ._shapes import exponential_decay as exponential_decay
-from ._shapes import inverse_sqrt as inverse_sqrt
-from ._shapes import inverse_time_decay as inverse_time_decay
-from ._shapes import linear as linear
-from ._shapes import log_annealing as log_annealing
-from ._shapes import multistep_decay as multistep_decay
-from ._shapes import one_cycle as one_cycle
-from ._shapes import one_cycle_momentum as one_cycle_momentum
-from ._shapes import polynomial_decay as polynomial_decay
-from ._shapes import sgdr as sgdr
-from ._shapes import step_decay as step_decay
-from ._shapes import warmup_stable_decay as warmup_stable_decay
 
 try:
     __version__ = version("jaxsched")

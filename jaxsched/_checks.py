@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 # The largest magnitude a hyperparameter may have: a value is computed in float32, so a larger
@@ -41,7 +42,11 @@ def _concrete(name: str, value: Any, kind: str) -> np.ndarray | None:
         isinstance(value, numbers.Real) or isinstance(value, (np.ndarray, np.generic, jax.Array))
     ):
         raise TypeError(f"{name} must be {kind}, {_show(name, value)}")
+    if isinstance(value, int) and abs(value) > 2**62:  # beyond int64: NumPy makes an object
+        return np.asarray(float(value))
     array = np.asarray(value)
+    if array.dtype == jnp.bfloat16 or array.dtype == np.float16:  # checked in float32
+        return array.astype(np.float32)
     if array.dtype.kind not in "iuf":  # bools, complex numbers, strings, objects
         raise TypeError(f"{name} must be {kind}, {_show(name, value)}")
     return array
@@ -102,19 +107,57 @@ def integer(name: str, value: Any, *, low: int = 0) -> Any:
         return value
     if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
         raise ValueError(f"{name} must be {kind}, {_show(name, value)}")
+    return _int_result(name, value, array, low, kind)
+
+
+def _int_result(name: str, value: Any, array: np.ndarray, low: float, kind: str) -> Any:
+    """An integral `value` within ``[low, 2**31 - 1]`` as a Python int or an int32 array."""
     if not np.all(array >= low):
         raise ValueError(f"{name} must be {kind}, {_show(name, value)}")
     if not np.all(array <= np.iinfo(np.int32).max):
-        raise ValueError(f"{name} must be {kind} of at most 2**31 - 1, {_show(name, value)}")
-    if isinstance(value, (float, np.floating)):
+        raise ValueError(f"{name} must be at most 2**31 - 1, {_show(name, value)}")
+    if isinstance(value, (float, np.floating, int, np.integer)):
         return int(value)
     if isinstance(value, np.ndarray) and not np.issubdtype(value.dtype, np.integer):
         return value.astype(np.int32)
     return _plain(value)
 
 
+def length(name: str, value: Any, *, low: float = 0) -> Any:
+    """A number of steps >= low: an integer (kept exact) or a non-integral float.
+
+    Configs compute lengths (``0.1 * total_steps``, ``warmup_epochs * steps_per_epoch``), so a
+    float that is not a whole number is accepted and kept as a float: the schedule then computes
+    its positions in floating point. An integral float becomes an int.
+    """
+    kind = "a number of steps >= 1" if low == 1 else f"a number of steps >= {low}"
+    array = _concrete(name, value, kind)
+    if array is None:
+        return value
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be {kind}, {_show(name, value)}")
+    if np.all(array == np.round(array)):
+        return _int_result(name, value, array, low, kind)
+    if not np.all(array >= low):
+        raise ValueError(f"{name} must be {kind}, {_show(name, value)}")
+    if not np.all(array <= np.iinfo(np.int32).max):
+        raise ValueError(f"{name} must be at most 2**31 - 1, {_show(name, value)}")
+    if isinstance(value, (np.ndarray, jax.Array)):
+        return np.asarray(value, np.float64)
+    return float(value)
+
+
 def positive_int(name: str, value: Any) -> Any:
     return integer(name, value, low=1)
+
+
+def ordered(low: Any, high: Any, low_name: str, high_name: str) -> None:
+    """``high >= low`` (elementwise), else a ValueError naming both; skipped when traced."""
+    if is_traced(low) or is_traced(high):
+        return
+    if not np.all(np.asarray(high) >= np.asarray(low)):
+        raise ValueError(f"{high_name} must be >= {low_name}, {_show(high_name, high)}, "
+                         f"{_show(low_name, low)[4:]}")
 
 
 def choice(name: str, value: Any, options: Iterable[str]) -> str:
@@ -147,8 +190,10 @@ def int_sequence(name: str, values: Any, *, low: int = 0, sorted_: bool = True) 
     array = array.astype(np.float64)
     if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
         raise ValueError(f"{name} must hold integers, {_show(name, values)}")
-    if np.any(array < low) or np.any(array > np.iinfo(np.int32).max):
+    if np.any(array < low):
         raise ValueError(f"{name} must hold integers >= {low}, {_show(name, values)}")
+    if np.any(array > np.iinfo(np.int32).max):
+        raise ValueError(f"{name} must hold integers of at most 2**31 - 1, {_show(name, values)}")
     if sorted_ and np.any(np.diff(array) < 0):
         raise ValueError(f"{name} must be sorted in non-decreasing order, {_show(name, values)}")
     return array.astype(np.int32)

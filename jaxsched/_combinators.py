@@ -22,8 +22,9 @@ import numpy as np
 from jax import lax
 
 from . import _checks as check
-from ._numerics import fractions, half_cosine, log_of, mix, power
-from ._schedule import Schedule, as_count, as_float, float_dtype, register
+from ._numerics import divmod_steps, fractions, mix, power, progress, promote_step
+from ._ramps import check_shape, rise
+from ._schedule import Schedule, as_count, as_float, float_dtype, register, step_count
 
 __all__ = [
     "clip",
@@ -59,12 +60,6 @@ def _take(table: Any, index: jax.Array) -> jax.Array:
     to a jitted jnp function is mis-lowered when x64 is toggled between calls (jax 0.10).
     """
     return jnp.asarray(table)[index]
-
-
-def _divmod(t: jax.Array, n: Any) -> tuple[jax.Array, jax.Array]:
-    """Exact ``(t // n, t % n)`` for integer steps; floor-based for float steps."""
-    n = jnp.maximum(as_count(n, t), jnp.ones((), t.dtype))
-    return jnp.floor_divide(t, n), jnp.remainder(t, n)
 
 
 # Up to this many boundaries, `_search` compares the step with all of them: over a million steps
@@ -193,6 +188,13 @@ class _Join(Schedule):
                 out = jnp.where(_take(jnp.asarray(group_of), index) == 1, value, out)
         return out
 
+    def _horizon(self):
+        last = self.schedules[-1].horizon
+        if last is None or check.is_traced(self.boundaries):
+            return None
+        start = step_count(self.boundaries) if np.size(self.boundaries) else 0
+        return start + last
+
 
 def _evaluate_gathered(treedef: Any, stacked: list[tuple[Any, bool]], position: jax.Array,
                        local: jax.Array) -> jax.Array:
@@ -281,6 +283,11 @@ class _PiecewiseConstant(Schedule):
     def _at(self, t):
         return _take(as_float(self.values, t), _search(self.boundaries, t))
 
+    def _horizon(self):
+        if check.is_traced(self.boundaries):
+            return None
+        return step_count(self.boundaries) if np.size(self.boundaries) else 0
+
 
 @register
 def piecewise_constant(boundaries: Any, values: Any) -> Schedule:
@@ -333,6 +340,9 @@ class _PiecewiseLinear(Schedule):
         inside = mix(_take(values, left), _take(values, left + 1), (remaining, passed))
         return jnp.where(index >= n, values[n - 1], inside)
 
+    def _horizon(self):
+        return None if check.is_traced(self.boundaries) else step_count(self.boundaries)
+
 
 @register
 def piecewise_linear(boundaries: Any, values: Any) -> Schedule:
@@ -373,59 +383,74 @@ def piecewise_linear(boundaries: Any, values: Any) -> Schedule:
 
 class _Warmup(Schedule):
     kind = "warmup"
-    params = ("schedule", "steps", "init_value", "shape")
-    static = frozenset({"shape"})
+    params = ("schedule", "steps", "init_value", "shape", "prefix")
+    static = frozenset({"shape", "prefix"})
 
     def _at(self, t):
+        t = promote_step(t, self.steps)
         n = as_count(self.steps, t)
         zero = jnp.zeros((), t.dtype)
-        target = self.schedule._at(zero)
-        after = self.schedule._at(jnp.maximum(t - n, zero))
-        f, g = fractions(jnp.minimum(t, n), n, t)
-        init = as_float(self.init_value, t)
-        if self.shape == "linear":
-            ramp = mix(target, init, (f, g))
-        elif self.shape == "cosine":  # weight (1 - cos(pi f)) / 2, precise near both ends
-            ramp = mix(target, init, (half_cosine(g, f), half_cosine(f, g)))
-        else:  # "exponential": geometric interpolation init**(1 - f) * target**f, in two
-            # factors that stay between the two ends (a ratio target / init could overflow)
-            geometric = jnp.exp(g * log_of(self.init_value, t)) * jnp.exp(f * jnp.log(target))
-            ramp = jnp.where(f == 0, init, geometric)
-        return jnp.where(t < n, ramp, after)
+        # One evaluation of the schedule, at the step where the ramp ends while ramping (so the
+        # cost stays linear in the depth of nested warmups): schedule(0) or schedule(n).
+        if self.prefix:
+            value = self.schedule._at(jnp.maximum(t - n, zero))
+        else:
+            value = self.schedule._at(jnp.maximum(t, n))
+        ramp = rise(self.shape, as_float(self.init_value, t), value, *progress(t, self.steps))
+        return jnp.where(t < n, ramp, value)
+
+    def _horizon(self):
+        inner, n = self.schedule.horizon, step_count(self.steps)
+        if inner is None or n is None:
+            return None
+        return inner + n if self.prefix else max(inner, n)
 
 
-def _check_positive_start(schedule: Schedule) -> None:
-    """An exponential ramp ends at ``schedule(0)``, which must be > 0 (else the ramp is NaN)."""
-    if not schedule._is_concrete():
+def _check_positive_target(schedule: Schedule, steps: Any, prefix: bool) -> None:
+    """An exponential ramp ends at the schedule's value where the warmup ends, which must be > 0
+    (else the ramp is NaN)."""
+    if not schedule._is_concrete() or check.is_traced(steps):
         return
+    at = 0 if prefix else steps
     with jax.ensure_compile_time_eval():
-        first = np.asarray(schedule._evaluate(0))
-    if not np.all(first > 0):
-        raise ValueError(f"shape='exponential' ramps up to schedule(0), which must be > 0, got "
-                         f"schedule(0)={first.tolist()!r} for schedule={schedule!r}")
+        target = np.asarray(schedule._evaluate(at))
+    if not np.all(target > 0):
+        raise ValueError(f"shape='exponential' ramps up to schedule({at}), which must be > 0, got "
+                         f"schedule({at})={target.tolist()!r} for schedule={schedule!r}")
 
 
 @register
-def warmup(schedule: Schedule, steps: Any, init_value: Any = 0.0,
-           shape: str = "linear") -> Schedule:
-    """Ramp from `init_value` up to the schedule's first value, then run the schedule.
+def warmup(schedule: Schedule, steps: Any, init_value: Any = 0.0, shape: str = "linear",
+           prefix: bool = True) -> Schedule:
+    """Ramp from `init_value` up to the schedule, then run the schedule.
 
-    With ``n = steps``, ``f = t / n`` and ``v = schedule(0)``:
+    With ``n = steps``, ``f = t / n`` and a ramp curve ``R`` of the given `shape` (the anneal
+    curve ``D`` of `cooldown` run backwards, ``R(f) = D(1 − f)``):
 
-    .. math:: \\eta_t = \\begin{cases} r(f) & t < n \\\\ \\mathrm{schedule}(t - n) & t \\ge n
+    .. math:: \\eta_t = \\begin{cases} v_0 + (v - v_0)\\,R(f) & t < n \\\\
+              \\mathrm{schedule}(t - n) \\text{ or } \\mathrm{schedule}(t) & t \\ge n
               \\end{cases}
 
-    with the ramp ``r(f) = v_0 + (v - v_0) f`` ("linear", as optax's and transformers' warmups),
-    ``v_0 + (v - v_0)(1 - \\cos \\pi f)/2`` ("cosine") or ``v_0 (v / v_0)^f`` ("exponential",
-    which needs ``init_value > 0`` and ``schedule(0) > 0``). It is ``join([ramp, schedule], [n])``:
-    ``warmup(cosine_annealing(peak, T - n, min_lr=end), n, init)`` equals
-    ``optax.warmup_cosine_decay_schedule(init, peak, n, T, end)``.
+    * ``prefix=True`` (transformers, optax): the ramp goes to ``v = schedule(0)`` and the schedule
+      starts after it, at ``schedule(t − n)``: every milestone moves ``n`` steps later.
+      ``warmup(cosine_annealing(peak, T - n, end), n, init)`` equals
+      ``optax.warmup_cosine_decay_schedule(init, peak, n, T, end)``.
+    * ``prefix=False`` (timm's default, big_vision): the warmup overlaps the schedule, which is not
+      delayed — the ramp goes to ``v = schedule(n)`` and then ``schedule(t)`` runs, so
+      ``warmup(piecewise_constant([30000, 60000], ...), 1000, prefix=False)`` keeps its
+      milestones where they were written.
+
+    Shapes: "linear" ``R(f) = f``, "cosine" ``(1 − cos πf)/2``, "sqrt" ``1 − √(1 − f)``,
+    "square" ``1 − (1 − f)²``, "mirror_cosine", "exponential" ``v_0 (v / v_0)^f`` (needs
+    ``init_value > 0`` and ``v > 0``). ``steps=0`` is no warmup. The horizon is the schedule's
+    plus ``n`` (prefix) or the larger of the two.
 
     Args:
       schedule: the schedule to warm up.
-      steps: length of the ramp, an integer >= 0 (0: no warmup).
-      init_value: value at step 0 (> 0 for "exponential").
-      shape: "linear", "cosine" or "exponential".
+      steps: ``n``, length of the ramp, >= 0 (an integer, or a non-integral float).
+      init_value: ``v_0``, value at step 0 (> 0 for "exponential").
+      shape: the ramp's curve (see above).
+      prefix: whether the warmup comes before the schedule (True) or overlaps its start (False).
 
     Returns:
       The schedule.
@@ -435,16 +460,21 @@ def warmup(schedule: Schedule, steps: Any, init_value: Any = 0.0,
       >>> s = js.warmup(js.cosine_annealing(1.0, 4), steps=2)
       >>> [f"{float(s(t)):.4f}" for t in range(7)]
       ['0.0000', '0.5000', '1.0000', '0.8536', '0.5000', '0.1464', '0.0000']
+      >>> s = js.warmup(js.piecewise_constant([3], [1.0, 0.1]), steps=2, prefix=False)
+      >>> [f"{float(s(t)):.2f}" for t in range(5)]
+      ['0.00', '0.50', '1.00', '0.10', '0.10']
     """
     schedule = _child("schedule", schedule)
-    shape = check.choice("shape", shape, ("linear", "cosine", "exponential"))
+    shape = check_shape(shape)
+    prefix = check.flag("prefix", prefix)
+    steps = check.length("steps", steps)
     if shape == "exponential":
         init_value = check.positive("init_value", init_value)
-        _check_positive_start(schedule)
+        _check_positive_target(schedule, steps, prefix)
     else:
         init_value = check.real("init_value", init_value)
-    return _Warmup(schedule=schedule, steps=check.integer("steps", steps),
-                   init_value=init_value, shape=shape)
+    return _Warmup(schedule=schedule, steps=steps, init_value=init_value, shape=shape,
+                   prefix=prefix)
 
 
 # -- frequency: staircase, repeat, per_epoch ------------------------------------------------------
@@ -455,8 +485,16 @@ class _Staircase(Schedule):
     params = ("schedule", "every")
 
     def _at(self, t):
-        q, _ = _divmod(t, self.every)
+        t = promote_step(t, self.every)
+        q, _ = divmod_steps(t, self.every)
         return self.schedule._at(q * as_count(self.every, t))
+
+    def _horizon(self):
+        inner = self.schedule.horizon
+        if inner is None or check.is_traced(self.every):
+            return None
+        every = np.max(np.asarray(self.every, np.float64))
+        return step_count(np.ceil(inner / every) * every)
 
 
 @register
@@ -471,7 +509,7 @@ def staircase(schedule: Schedule, every: Any) -> Schedule:
 
     Args:
       schedule: the schedule to sample.
-      every: ``k``, a positive integer.
+      every: ``k`` > 0 (an integer, or a non-integral float computed in float arithmetic).
 
     Returns:
       The schedule.
@@ -483,7 +521,7 @@ def staircase(schedule: Schedule, every: Any) -> Schedule:
       ['0.00', '0.00', '0.50', '0.50', '1.00', '1.00']
     """
     return _Staircase(schedule=_child("schedule", schedule),
-                      every=check.positive_int("every", every))
+                      every=check.length("every", every, low=1))
 
 
 class _Repeat(Schedule):
@@ -491,7 +529,8 @@ class _Repeat(Schedule):
     params = ("schedule", "period", "decay")
 
     def _at(self, t):
-        k, r = _divmod(t, self.period)
+        t = promote_step(t, self.period)
+        k, r = divmod_steps(t, self.period)
         return self.schedule._at(r) * power(self.decay, k, t)
 
 
@@ -506,7 +545,7 @@ def repeat(schedule: Schedule, period: Any, decay: Any = 1.0) -> Schedule:
 
     Args:
       schedule: the schedule of one repetition (it runs on steps ``0 … p - 1``).
-      period: ``p``, a positive integer.
+      period: ``p`` > 0 (an integer, or a non-integral float). Periodic forever: no horizon.
       decay: ``d``, the factor per repetition, in (0, 1] (a growing factor would overflow to
         inf after enough repetitions).
 
@@ -520,7 +559,7 @@ def repeat(schedule: Schedule, period: Any, decay: Any = 1.0) -> Schedule:
       ['1.00', '0.50', '0.50', '0.25', '0.25', '0.12']
     """
     return _Repeat(schedule=_child("schedule", schedule),
-                   period=check.positive_int("period", period),
+                   period=check.length("period", period, low=1),
                    decay=check.real("decay", decay, low=0.0, low_open=True, high=1.0))
 
 
@@ -529,8 +568,15 @@ class _PerEpoch(Schedule):
     params = ("schedule", "steps_per_epoch")
 
     def _at(self, t):
-        epoch, _ = _divmod(t, self.steps_per_epoch)
+        t = promote_step(t, self.steps_per_epoch)
+        epoch, _ = divmod_steps(t, self.steps_per_epoch)
         return self.schedule._at(epoch)
+
+    def _horizon(self):
+        inner = self.schedule.horizon
+        if inner is None or check.is_traced(self.steps_per_epoch):
+            return None
+        return step_count(inner * np.asarray(self.steps_per_epoch, np.float64))
 
 
 @register
@@ -544,19 +590,20 @@ def per_epoch(schedule: Schedule, steps_per_epoch: Any) -> Schedule:
 
     Args:
       schedule: a schedule whose step counts epochs.
-      steps_per_epoch: ``E``, a positive integer.
+      steps_per_epoch: ``E`` > 0 (an integer, or a non-integral float: epochs are then
+        ``⌊t / E⌋`` in float arithmetic).
 
     Returns:
       The schedule.
 
     Example:
       >>> import jaxsched as js
-      >>> s = js.per_epoch(js.step_decay(1.0, step_size=2, gamma=0.5), steps_per_epoch=10)
+      >>> s = js.per_epoch(js.step_decay(1.0, every=2, gamma=0.5), steps_per_epoch=10)
       >>> [f"{float(s(t)):.2f}" for t in (0, 19, 20, 40)]
       ['1.00', '1.00', '0.50', '0.25']
     """
     return _PerEpoch(schedule=_child("schedule", schedule),
-                     steps_per_epoch=check.positive_int("steps_per_epoch", steps_per_epoch))
+                     steps_per_epoch=check.length("steps_per_epoch", steps_per_epoch, low=1))
 
 
 # -- clip -----------------------------------------------------------------------------------------
@@ -573,6 +620,9 @@ class _Clip(Schedule):
         if self.max_value is not None:
             value = jnp.minimum(value, as_float(self.max_value, t))
         return value
+
+    def _horizon(self):
+        return self.schedule.horizon
 
 
 @register

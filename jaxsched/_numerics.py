@@ -20,7 +20,42 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._schedule import as_float, float_dtype
+from ._schedule import as_count, as_float, float_dtype
+
+
+def divmod_steps(t: jax.Array, n: Any) -> tuple[jax.Array, jax.Array]:
+    """Exact ``(t // n, t % n)`` for integer steps; floor-based for float steps (n >= 1)."""
+    n = as_count(n, t)
+    n = jnp.where(n > 0, n, jnp.ones((), t.dtype))
+    return jnp.floor_divide(t, n), jnp.remainder(t, n)
+
+
+def promote_step(t: jax.Array, *lengths: Any) -> jax.Array:
+    """The step in floating point when a length is a non-integral float, else `t` as it is.
+
+    Integer lengths keep the integer arithmetic exact; a fractional one (``warmup_steps = 0.1 *
+    total``, accepted by `_checks.length`) makes positions float arithmetic: float32 for int32
+    steps (exact up to 2**24), float64 for int64 steps under x64.
+    """
+    if not jnp.issubdtype(t.dtype, jnp.integer):
+        return t
+    if not any(n is not None and jnp.issubdtype(jnp.result_type(n), jnp.floating)
+               for n in lengths):
+        return t
+    return t.astype(jnp.float64 if t.dtype == jnp.int64 else jnp.float32)
+
+
+def progress(t: jax.Array, n: Any) -> tuple[jax.Array, jax.Array]:
+    """``(f, 1 − f)``, the fraction of a phase of `n` steps done at step `t` (held at 1 after).
+
+    A phase of 0 steps is over before it starts: ``(1, 0)`` from step 0 on.
+    """
+    count = as_count(n, t)
+    f, g = fractions(jnp.minimum(t, count), count, t)
+    if isinstance(n, (int, float)) and n > 0:  # known non-empty: no test in the program
+        return f, g
+    empty = count == 0
+    return jnp.where(empty, jnp.ones_like(f), f), jnp.where(empty, jnp.zeros_like(g), g)
 
 
 def quotient(x: jax.Array, d: jax.Array) -> jax.Array:
@@ -49,10 +84,10 @@ def complementary(f: jax.Array, g: jax.Array) -> tuple[jax.Array, jax.Array]:
 def fractions(done: jax.Array, total: jax.Array, t: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(done / total, (total - done) / total)`` in the value dtype; exact 0 and 1 at the ends.
 
-    `total` must be positive; a zero `total` (possible only for traced lengths) is read as 1.
+    `total` must be positive; a zero `total` is read as 1 (see `progress` for empty phases).
     """
     dtype = float_dtype(t)
-    total = jnp.maximum(total, jnp.ones((), total.dtype))
+    total = jnp.where(total > 0, total, jnp.ones((), total.dtype))
     total_f = total.astype(dtype)
     left = total - done
     return complementary(quotient(done.astype(dtype), total_f),

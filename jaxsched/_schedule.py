@@ -16,6 +16,7 @@ compute its value from a prepared step (`value`). This module gives them all, on
 
 from __future__ import annotations
 
+import functools
 import inspect
 import numbers
 import operator
@@ -35,10 +36,37 @@ __all__ = ["Schedule", "from_config", "to_config"]
 _CONSTRUCTORS: dict[str, Callable[..., Schedule]] = {}
 
 
+# Public constructor name -> {0.1 argument name: 1.0 name} (see `renamed`).
+RENAMED: dict[str, dict[str, str]] = {}
+
+
 def register(fn: Callable[..., Schedule]) -> Callable[..., Schedule]:
     """Decorator: make a public constructor known to `from_config` under its own name."""
     _CONSTRUCTORS[fn.__name__] = fn
     return fn
+
+
+def renamed(**old_to_new: str) -> Callable[[Callable[..., Schedule]], Callable[..., Schedule]]:
+    """Decorator: a 0.1 keyword argument raises a TypeError that names its 1.0 spelling.
+
+    The 1.0 API renamed arguments to one vocabulary, without aliases (see CHANGELOG.md), so
+    ``cosine_annealing(max_lr=0.1, ...)`` fails with ``max_lr was renamed: init_value``, not a
+    bare "unexpected keyword". `from_config` translates the old names of 0.1 configs.
+    """
+
+    def decorate(fn: Callable[..., Schedule]) -> Callable[..., Schedule]:
+        RENAMED[fn.__name__] = dict(old_to_new)
+
+        @functools.wraps(fn)
+        def constructor(*args: Any, **kwargs: Any) -> Schedule:
+            for old in kwargs.keys() & old_to_new.keys():
+                raise TypeError(f"{fn.__name__}: {old} was renamed: {old_to_new[old]} "
+                                f"(jaxsched 1.0; see CHANGELOG.md)")
+            return fn(*args, **kwargs)
+
+        return constructor
+
+    return decorate
 
 
 def _is_tracer(x: Any) -> bool:
@@ -57,13 +85,33 @@ def prepare_step(step: Any) -> jax.Array:
         jnp.issubdtype(t.dtype, jnp.integer) or jnp.issubdtype(t.dtype, jnp.floating)
     ):
         raise TypeError(f"a step must be an integer or a float, got dtype {t.dtype}")
-    if jnp.issubdtype(t.dtype, jnp.integer):
+    if jnp.issubdtype(t.dtype, jnp.unsignedinteger):
+        t = _signed(t)
+    elif jnp.issubdtype(t.dtype, jnp.integer):
         if t.dtype not in (jnp.int32, jnp.int64):
             t = t.astype(jnp.int32)
     elif t.dtype not in (jnp.float32, jnp.float64):
         t = t.astype(jnp.float32)
     t = t.astype(t.dtype)  # drops weak typing: explicit dtypes from here on
     return jnp.maximum(t, jnp.zeros((), t.dtype))
+
+
+def _signed(t: jax.Array) -> jax.Array:
+    """An unsigned step as a signed one (int64 under x64, else int32), without wrapping around.
+
+    A concrete step too large for the signed type raises; a traced one (whose value is not known
+    here) saturates at the signed type's largest value, the last step a schedule can be asked.
+    """
+    wide = jnp.int64 if jax.config.jax_enable_x64 else jnp.int32
+    largest = np.iinfo(np.dtype(wide)).max
+    if t.dtype.itemsize < np.dtype(wide).itemsize:
+        return t.astype(wide)
+    if not _is_tracer(t):
+        if np.size(t) and np.max(np.asarray(t)) > largest:
+            raise ValueError(f"a step must be at most {largest} ({np.dtype(wide).name}), got "
+                             f"{np.max(np.asarray(t))!r}")
+        return t.astype(wide)
+    return jnp.minimum(t, jnp.asarray(largest, t.dtype)).astype(wide)
 
 
 def float_dtype(t: jax.Array) -> Any:
@@ -92,16 +140,19 @@ def step_count(x: Any) -> int | None:
     return int(np.ceil(np.max(np.asarray(x, np.float64))))
 
 
-def _check_numpy_step(step: np.ndarray | np.integer) -> None:
-    """A NumPy integer step beyond int32 would wrap around when JAX converts it (without x64)."""
-    dtype = step.dtype
-    if dtype.kind not in "iu" or jax.config.jax_enable_x64:
+def _check_concrete_step(step: Any) -> None:
+    """A concrete integer step too large for the signed step type would wrap around when JAX
+    converts it (int32, or int64 under x64): raise instead, naming the limit."""
+    if isinstance(step, jax.Array):
+        if _is_tracer(step) or not jnp.issubdtype(step.dtype, jnp.unsignedinteger):
+            return
+    elif not isinstance(step, (np.ndarray, np.integer)) or step.dtype.kind not in "iu":
         return
-    if dtype.itemsize > 4 or dtype == np.uint32:
-        if np.size(step) and np.max(step) > np.iinfo(np.int32).max:
-            raise ValueError(
-                f"a step must be at most 2**31 - 1 (enable x64 for larger steps), got "
-                f"{np.max(step)!r}")
+    x64 = jax.config.jax_enable_x64
+    largest = np.iinfo(np.int64 if x64 else np.int32).max
+    if np.size(step) and np.max(np.asarray(step)) > largest:
+        limit = "2**63 - 1" if x64 else "2**31 - 1 (enable x64 for larger steps)"
+        raise ValueError(f"a step must be at most {limit}, got {np.max(np.asarray(step))!r}")
 
 
 class Schedule:
@@ -218,8 +269,7 @@ class Schedule:
         return cached
 
     def __call__(self, step: Any) -> jax.Array:
-        if isinstance(step, (np.ndarray, np.integer)):
-            _check_numpy_step(step)
+        _check_concrete_step(step)
         if _is_tracer(step) or not self._is_concrete():
             return self._evaluate(step)
         return _eager.evaluate(self, step)
@@ -257,7 +307,6 @@ class Schedule:
         for name, value in state.items():
             object.__setattr__(self, name, value)
 
-
     # -- arithmetic -----------------------------------------------------------------------------
 
     def __add__(self, other: Any) -> Schedule:
@@ -283,6 +332,12 @@ class Schedule:
 
     def __rtruediv__(self, other: Any) -> Schedule:
         return _binary("div", other, self)
+
+    def __pow__(self, other: Any) -> Schedule:
+        return _binary("pow", self, other)
+
+    def __rpow__(self, other: Any) -> Schedule:
+        return _binary("pow", other, self)
 
     def __neg__(self) -> Schedule:
         return _binary("mul", -1.0, self)
@@ -311,6 +366,7 @@ _OPS: dict[str, tuple[Callable[[Any, Any], Any], str]] = {
     "sub": (operator.sub, "-"),
     "mul": (operator.mul, "*"),
     "div": (operator.truediv, "/"),
+    "pow": (operator.pow, "**"),
 }
 
 
@@ -335,6 +391,10 @@ class _Binary(Schedule):
             reciprocal = 1.0 / np.asarray(self.right, np.float64)
             return _operand_value(self.left, t) * as_float(reciprocal, t)
         return fn(_operand_value(self.left, t), _operand_value(self.right, t))
+
+    def _horizon(self):
+        horizons = [x.horizon if isinstance(x, Schedule) else 0 for x in (self.left, self.right)]
+        return None if None in horizons else max(horizons)
 
     def __repr__(self) -> str:
         _, symbol = _OPS[self.op]
@@ -398,7 +458,7 @@ def to_config(schedule: Schedule) -> dict[str, Any]:
     Example:
       >>> import jaxsched as js
       >>> js.to_config(js.cosine_annealing(0.1, 100))
-      {'kind': 'cosine_annealing', 'max_lr': 0.1, 'cycle_length': 100, 'min_lr': 0.0}
+      {'kind': 'cosine_annealing', 'init_value': 0.1, 'steps': 100, 'end_value': 0.0, 'k': 1.0}
     """
     return _to_config(schedule, "")
 
@@ -427,7 +487,7 @@ def _is_numeric_list(v: Any) -> bool:
 def _from_json(v: Any, path: str) -> Any:
     if isinstance(v, Mapping):
         return _from_config(v, path)
-    if _is_numeric_list(v):
+    if isinstance(v, list) and _is_numeric_list(v):
         return np.asarray(v)  # arrays of hyperparameters, boundaries and values
     if isinstance(v, list):
         return [_from_json(x, f"{path}[{i}]") for i, x in enumerate(v)]
@@ -449,7 +509,7 @@ def from_config(config: Mapping[str, Any]) -> Schedule:
 
     Example:
       >>> import jaxsched as js
-      >>> s = js.from_config({"kind": "step_decay", "init_value": 0.1, "step_size": 30})
+      >>> s = js.from_config({"kind": "step_decay", "init_value": 0.1, "every": 30})
       >>> f"{float(s(30)):.4f}"
       '0.0100'
     """
@@ -470,6 +530,7 @@ def _from_config(config: Mapping[str, Any], path: str) -> Schedule:
     constructor = _CONSTRUCTORS[kind]
     fields = inspect.signature(constructor).parameters
     prefix = f"{path}." if path else ""
+    config = _translate_0_1(kind, config, prefix)
     for name in config:
         if name != "kind" and name not in fields:
             raise ValueError(f"{prefix}{name}: unknown field for {kind}; its fields: "
@@ -489,6 +550,20 @@ def _from_config(config: Mapping[str, Any], path: str) -> Schedule:
         raise ValueError(_prefix_path(str(e), path)) from None
 
 
+def _translate_0_1(kind: str, config: Mapping[str, Any], prefix: str) -> Mapping[str, Any]:
+    """A config written by jaxsched 0.1, with its renamed fields under their 1.0 names."""
+    renames = RENAMED.get(kind, {})
+    if not renames.keys() & config.keys():
+        return config
+    translated = {}
+    for name, v in config.items():
+        new = renames.get(name, name)
+        if new in translated or (new != name and new in config):
+            raise ValueError(f"{prefix}{name}: both {name} (its 0.1 name) and {new} are given")
+        translated[new] = v
+    return translated
+
+
 def _prefix_path(message: str, path: str) -> str:
     """Turns 'cycle_length must be ...' into 'schedules[2].cycle_length must be ...'."""
     if not path or message.startswith(path):
@@ -498,11 +573,13 @@ def _prefix_path(message: str, path: str) -> str:
 
 @register
 def binary(op: str, left: Any, right: Any) -> Schedule:
-    """``left <op> right``, op one of "add", "sub", "mul", "div": what ``s + x`` builds.
+    """``left <op> right``, op one of "add", "sub", "mul", "div", "pow": what ``s + x`` builds.
 
     ``s / x`` with a number ``x`` multiplies by ``1 / x``, taken in float64, so that the compiled
     forms agree (XLA rewrites a division by a constant in some of them only); the result is at
-    most one float32 rounding from the quotient.
+    most one float32 rounding from the quotient. ``s ** x`` is ``jnp.power``: a negative value
+    raised to a non-integral power is NaN, and 0 to a negative power is inf, which cannot be
+    checked when the schedule is built (as a division by a schedule).
     """
     if op not in _OPS:
         raise ValueError(f"op must be one of {sorted(_OPS)}, got {op!r}")

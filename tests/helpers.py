@@ -37,9 +37,9 @@ def reference(kind: str, kw: dict, t: int) -> float:
     if kind == "linear":
         return _lerp(kw["init_value"], kw["end_value"], min(t, kw["steps"]) / kw["steps"])
     if kind == "step_decay":
-        return kw["init_value"] * kw.get("gamma", 0.1) ** (t // kw["step_size"])
+        return kw["init_value"] * kw.get("gamma", 0.1) ** (t // kw["every"])
     if kind == "multistep_decay":
-        passed = sum(1 for m in kw["milestones"] if m <= t)
+        passed = sum(1 for m in kw["boundaries"] if m <= t)
         return kw["init_value"] * kw.get("gamma", 0.1) ** passed
     if kind == "exponential_decay":
         n, begin = kw.get("transition_steps", 1), kw.get("transition_begin", 0)
@@ -51,10 +51,11 @@ def reference(kind: str, kw: dict, t: int) -> float:
             v = max(v, end) if kw["gamma"] < 1 else min(v, end)
         return v
     if kind == "polynomial_decay":
-        n, end = kw["max_update"], kw.get("end_value", 0.0)
+        n, end = kw["steps"], kw.get("end_value", 0.0)
         return (kw["init_value"] - end) * (1 - min(t, n) / n) ** kw.get("power", 1.0) + end
     if kind == "inverse_time_decay":
-        p = t // kw["decay_steps"] if kw.get("staircase", False) else t / kw["decay_steps"]
+        n = kw["transition_steps"]
+        p = t // n if kw.get("staircase", False) else t / n
         return kw["init_value"] / (1 + kw["decay_rate"] * p)
     if kind == "inverse_sqrt":
         w = kw.get("warmup_steps", 0)
@@ -63,38 +64,47 @@ def reference(kind: str, kw: dict, t: int) -> float:
             return kw["init_value"] * t / w
         return kw["init_value"] / math.sqrt((t + tau - w) / tau)
     if kind == "cosine_annealing":
-        n = kw["cycle_length"]
-        return _cos(kw["max_lr"], kw.get("min_lr", 0.0), min(t, n) / n)
+        n = kw["steps"]
+        f = min(t, n) / n if n else 1.0
+        return _cos(kw["init_value"], kw.get("end_value", 0.0), f ** kw.get("k", 1.0))
+    if kind == "tanh_decay":
+        n, end = kw["steps"], kw.get("end_value", 0.0)
+        if t >= n:
+            return end
+        x = kw.get("lower", -7.0) * (1 - t / n) + kw.get("upper", 3.0) * t / n
+        return end + (kw["init_value"] - end) * (1 - math.tanh(x)) / 2
     if kind == "sgdr":
-        n, m = kw["cycle_length"], kw.get("cycle_mult", 1)
+        n, m = kw["cycle_steps"], kw.get("cycle_mult", 1)
         if m == 1:
             i, start, length = t // n, (t // n) * n, n
         else:
             i, start, length = 0, 0, n
             while t >= start + length:
                 start, length, i = start + length, length * m, i + 1
-        low = kw.get("min_lr", 0.0)
-        peak = max(kw["max_lr"] * kw.get("cycle_decay", 1.0) ** i, low)
+        low = kw.get("end_value", 0.0)
+        if kw.get("cycles") is not None and i >= kw["cycles"]:
+            return low
+        peak = max(kw["init_value"] * kw.get("cycle_decay", 1.0) ** i, low)
         return _cos(peak, low, (t - start) / length)
     if kind == "cyclic":
-        up = kw["step_size_up"]
-        down = kw.get("step_size_down") if kw.get("step_size_down") is not None else up
+        up = kw["up_steps"]
+        down = kw.get("down_steps") if kw.get("down_steps") is not None else up
         c, p = divmod(t, up + down)
         w = p / up if p <= up else (up + down - p) / down
         mode = kw.get("mode", "triangular")
         scale = {"triangular": 1.0, "triangular2": 0.5**c,
                  "exp_range": kw.get("gamma", 1.0) ** t}[mode]
-        return kw["base_lr"] + (kw["max_lr"] - kw["base_lr"]) * scale * w
+        return kw["min_value"] + (kw["max_value"] - kw["min_value"]) * scale * w
     if kind in ("one_cycle", "one_cycle_momentum"):
-        total, pct = kw["total_steps"], kw.get("pct_start", 0.3)
+        total, pct = kw["steps"], kw.get("pct_start", 0.3)
         three = kw.get("three_phase", False)
         if kind == "one_cycle":
-            peak = kw["max_lr"]
+            peak = kw["peak_value"]
             init = peak / kw.get("div_factor", 25.0)
             final = init / kw.get("final_div_factor", 1e4)
             values = [init, peak, init, final] if three else [init, peak, final]
         else:
-            lo, hi = kw.get("base_momentum", 0.85), kw.get("max_momentum", 0.95)
+            lo, hi = kw.get("min_value", 0.85), kw.get("max_value", 0.95)
             values = [hi, lo, hi, hi] if three else [hi, lo, hi]
         ends = ([pct * total - 1, 2 * pct * total - 2, total - 1] if three
                 else [pct * total - 1, total - 1])
@@ -107,8 +117,9 @@ def reference(kind: str, kw: dict, t: int) -> float:
                 return anneal(values[i], values[i + 1], f)
             start = end
     if kind == "log_annealing":
-        n, low = kw["steps"], kw.get("min_lr", 0.0)
-        return low + (kw["max_lr"] - low) * math.log((n + 1) / (min(t, n) + 1)) / math.log(n + 1)
+        n, low = kw["steps"], kw.get("end_value", 0.0)
+        w = math.log((n + 1) / (min(t, n) + 1)) / math.log(n + 1) if n else 0.0
+        return low + (kw["init_value"] - low) * w
     if kind == "warmup_stable_decay":
         w, s, d = kw["warmup_steps"], kw["stable_steps"], kw["decay_steps"]
         peak, init, end = kw["peak_value"], kw.get("init_value", 0.0), kw.get("end_value", 0.0)
@@ -116,13 +127,19 @@ def reference(kind: str, kw: dict, t: int) -> float:
             return _lerp(init, peak, t / w)
         if t < w + s:
             return peak
-        f = min(t - w - s, d) / d
-        decay = kw.get("decay", "linear")
-        if decay == "cosine":
-            return _cos(peak, end, f)
-        shape = {"linear": 1 - f, "sqrt": 1 - math.sqrt(f)}[decay]
-        return end + (peak - end) * shape
+        f = min(t - w - s, d) / d if d else 1.0
+        return anneal_reference(kw.get("shape", "linear"), peak, end, f)
     raise KeyError(kind)
+
+
+def anneal_reference(shape: str, start: float, end: float, f: float) -> float:
+    """The §2a anneal from `start` to `end` at fraction `f`, in float64 (API.md's formulas)."""
+    if shape == "exponential":
+        return start ** (1 - f) * end**f
+    curve = {"linear": 1 - f, "cosine": (1 + math.cos(math.pi * f)) / 2, "sqrt": 1 - math.sqrt(f),
+             "square": 1 - f * f,
+             "mirror_cosine": 2 * (1 - f) - (1 + math.cos(math.pi * f)) / 2}[shape]
+    return end + (start - end) * curve
 
 
 def references(kind: str, kw: dict, steps) -> np.ndarray:

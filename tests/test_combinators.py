@@ -50,7 +50,7 @@ def random_pieces(rng, n):
         if kind <= 1:
             top = float(rng.uniform(0.1, 1.0))
             pieces.append(js.cosine_annealing(top, int(rng.integers(1, 40)),
-                                              min_lr=float(rng.uniform(0.0, 0.1))))
+                                              end_value=float(rng.uniform(0.0, 0.1))))
         elif kind == 2:
             pieces.append(js.linear(float(rng.uniform()), float(rng.uniform()),
                                     int(rng.integers(1, 20))))
@@ -125,7 +125,7 @@ def test_staircase_of_exponential_decay_is_step_decay():
 
 def test_warmup_cosine_equals_optax_warmup_cosine_decay():
     init, peak, warm, total, end = 0.01, 0.7, 23, 100, 0.05
-    ours = js.warmup(js.cosine_annealing(peak, total - warm, min_lr=end), warm, init_value=init)
+    ours = js.warmup(js.cosine_annealing(peak, total - warm, end_value=end), warm, init_value=init)
     theirs = optax.warmup_cosine_decay_schedule(init, peak, warm, total, end_value=end)
     steps = np.arange(0, 130)
     np.testing.assert_allclose(np.asarray(ours(steps)), optax_values(theirs, steps),
@@ -238,7 +238,7 @@ def test_repr_shows_the_expression():
     s = js.join([js.linear(0.0, 0.001, steps=1000), js.cosine_annealing(0.001, 9000)],
                 boundaries=[1000])
     assert repr(s) == ("join(schedules=[linear(init_value=0.0, end_value=0.001, steps=1000), "
-                       "cosine_annealing(max_lr=0.001, cycle_length=9000, min_lr=0.0)], "
+                       "cosine_annealing(init_value=0.001, steps=9000, end_value=0.0, k=1.0)], "
                        "boundaries=[1000])")
     assert repr(js.clip(js.constant(0.5), max_value=1.0) * 2) == (
         "(clip(schedule=constant(value=0.5), min_value=None, max_value=1.0) * 2)")
@@ -246,18 +246,18 @@ def test_repr_shows_the_expression():
 
 @pytest.mark.parametrize("config, message", [
     ({"kind": "join", "schedules": [{"kind": "constant", "value": 1.0},
-                                    {"kind": "cosine", "max_lr": 1.0}], "boundaries": [3]},
+                                    {"kind": "cosine", "init_value": 1.0}], "boundaries": [3]},
      r"^schedules\[1\]\.kind: unknown kind 'cosine'"),
     ({"kind": "join", "schedules": [{"kind": "constant", "value": 1.0},
                                     {"kind": "constant", "value": 1.0},
-                                    {"kind": "cosine_annealing", "max_lr": 1.0}],
+                                    {"kind": "cosine_annealing", "init_value": 1.0}],
       "boundaries": [3, 4]},
-     r"^schedules\[2\]\.cycle_length: missing field"),
+     r"^schedules\[2\]\.steps: missing field"),
     ({"kind": "join", "schedules": [{"kind": "constant", "value": 1.0},
                                     {"kind": "constant", "value": 1.0},
-                                    {"kind": "cosine_annealing", "max_lr": 1.0,
-                                     "cycle_length": 0}], "boundaries": [3, 4]},
-     r"^schedules\[2\]\.cycle_length must be a positive integer"),
+                                    {"kind": "cosine_annealing", "init_value": 1.0,
+                                     "steps": -4}], "boundaries": [3, 4]},
+     r"^schedules\[2\]\.steps must be a number of steps >= 0"),
     ({"kind": "repeat", "schedule": {"kind": "join", "schedules": [
         {"kind": "constant", "value": 1.0}, {"kind": "constant", "valeu": 1.0}],
         "boundaries": [3]}, "period": 10},
@@ -296,14 +296,14 @@ C = js.constant(1.0)
     (lambda: js.piecewise_linear([1, 2], [1.0]), r"^values must hold len\(boundaries\) = 2"),
     (lambda: js.piecewise_linear([], []), r"^boundaries must hold at least one knot"),
     (lambda: js.piecewise_linear([3, 2], [1.0, 2.0]), r"^boundaries must be sorted"),
-    (lambda: js.warmup(C, -1), r"^steps must be an integer >= 0.*steps=-1"),
+    (lambda: js.warmup(C, -1), r"^steps must be a number of steps >= 0.*steps=-1"),
     (lambda: js.warmup(C, 5, shape="exponential"), r"^init_value must be a finite number > 0"),
     (lambda: js.warmup(C, 5, init_value=-1.0, shape="exponential"), r"^init_value.*-1.0"),
     (lambda: js.warmup(C, 5, shape="quadratic"), r"^shape must be one of"),
     (lambda: js.warmup(lambda t: t, 5), r"^schedule must be a Schedule"),
-    (lambda: js.staircase(C, 0), r"^every must be a positive integer.*every=0"),
-    (lambda: js.staircase(C, -2), r"^every must be a positive integer.*every=-2"),
-    (lambda: js.repeat(C, 0), r"^period must be a positive integer.*period=0"),
+    (lambda: js.staircase(C, 0), r"^every must be a number of steps >= 1.*every=0"),
+    (lambda: js.staircase(C, -2), r"^every must be a number of steps >= 1.*every=-2"),
+    (lambda: js.repeat(C, 0), r"^period must be a number of steps >= 1.*period=0"),
     (lambda: js.repeat(C, 10, decay=0.0), r"^decay must be a finite number > 0"),
     (lambda: js.repeat(C, 10, decay=1.5), r"^decay must be a finite number > 0.0 and <= 1.0"),
     (lambda: js.warmup(js.linear(0.0, 1.0, 5), 5, init_value=0.1, shape="exponential"),
@@ -315,7 +315,7 @@ C = js.constant(1.0)
     (lambda: C / 0.0, r"cannot be divided by zero, got divisor 0.0"),
     (lambda: C / np.array([1.0, 0.0]), r"cannot be divided by zero"),
     (lambda: js.join([C, C], [1j]), r"^boundaries must be a sequence of integers"),
-    (lambda: js.per_epoch(C, 0), r"^steps_per_epoch must be a positive integer"),
+    (lambda: js.per_epoch(C, 0), r"^steps_per_epoch must be a number of steps >= 1"),
     (lambda: js.clip(C, 0.5, 0.1), r"^max_value must be >= min_value"),
     (lambda: js.clip("C", 0.5), r"^schedule must be a Schedule"),
     (lambda: js.schedule(3), r"^fn must be a callable"),
@@ -357,7 +357,7 @@ def test_large_python_ints_as_float_hyperparameters():
     js.cosine_annealing(jnp.array([0.1, 0.2]), 10),
     js.cosine_annealing(0.1, 10) * np.array([1.0, 2.0]),
     js.warmup(js.sgdr(np.array([0.5, 1.0]), 7), 3),
-], ids=["array-max_lr", "times-array", "nested"])
+], ids=["array-init_value", "times-array", "nested"])
 def test_config_round_trip_of_array_hyperparameters(s):
     """Arrays of hyperparameters (a batch of peak values) come back from JSON as arrays."""
     rebuilt = js.from_config(json.loads(json.dumps(js.to_config(s))))

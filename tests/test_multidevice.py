@@ -36,7 +36,7 @@ _SCRIPT = textwrap.dedent(
     jax.config.update("jax_numpy_rank_promotion", "raise")
     assert jax.device_count() == 8, jax.devices()
     STEPS = 60
-    schedule = js.warmup(js.cosine_annealing(0.05, cycle_length=STEPS), steps=10)
+    schedule = js.warmup(js.cosine_annealing(0.05, steps=STEPS), steps=10)
     opt = optax.chain(optax.adam(schedule),
                       js.reduce_on_plateau(factor=0.5, patience=2, threshold=0.02, cooldown=1,
                                            accumulation_steps=2))

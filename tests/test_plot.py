@@ -23,7 +23,7 @@ def _close_figures():
 
 
 def test_one_schedule_draws_its_values_on_the_given_axes():
-    s = js.step_decay(0.1, step_size=30, gamma=0.5)
+    s = js.step_decay(0.1, every=30, gamma=0.5)
     _, ax = plt.subplots()
     out = js.plot(s, 100, ax=ax)
     assert out is ax

@@ -46,7 +46,7 @@ counts = st.one_of(st.integers(0, 60), st.integers(0, INT32_MAX))
 
 
 @st.composite
-def lr_range(draw, high="max_lr", low="min_lr"):
+def lr_range(draw, high="init_value", low="end_value"):
     top = draw(lrs)
     bottom = draw(fractions.map(lambda f: f * top))
     return {high: top, low: bottom}
@@ -54,14 +54,14 @@ def lr_range(draw, high="max_lr", low="min_lr"):
 
 @st.composite
 def one_cycle_timing(draw):
-    """total_steps and pct_start that leave every phase at least one step (as PyTorch needs)."""
+    """steps and pct_start that leave every phase at least one step (as PyTorch needs)."""
     three = draw(st.booleans())
     total = draw(st.one_of(st.integers(4, 300), st.integers(4, INT32_MAX)))
     cap = (total + 1) / 2 if three else total  # the warmup's end must stay below this
     up = 1 + draw(st.floats(0.01, 0.99)) * (cap - 1)
     pct = up / total
     assume(0 < pct < 1 and pct * total > 1 and (not three or 2 * pct * total - 2 < total - 1))
-    return {"total_steps": total, "pct_start": pct, "three_phase": three,
+    return {"steps": total, "pct_start": pct, "three_phase": three,
             "anneal": draw(st.sampled_from(["cos", "linear"]))}
 
 
@@ -85,7 +85,8 @@ def wsd_kwargs(draw):
     kw = {"peak_value": peak, "warmup_steps": draw(counts), "stable_steps": draw(counts),
           "decay_steps": draw(lengths), "init_value": draw(fractions) * peak,
           "end_value": draw(fractions) * peak,
-          "decay": draw(st.sampled_from(["linear", "cosine", "sqrt"]))}
+          "shape": draw(st.sampled_from(["linear", "cosine", "sqrt", "square",
+                                         "mirror_cosine"]))}
     assume(kw["warmup_steps"] + kw["stable_steps"] + kw["decay_steps"] <= INT32_MAX)
     return kw
 
@@ -99,45 +100,47 @@ SPECS = {
     "linear": st.fixed_dictionaries({"init_value": st.one_of(st.just(0.0), lrs),
                                      "end_value": st.one_of(st.just(0.0), lrs),
                                      "steps": lengths}),
-    "step_decay": st.fixed_dictionaries({"init_value": lrs, "step_size": lengths,
+    "step_decay": st.fixed_dictionaries({"init_value": lrs, "every": lengths,
                                          "gamma": st.floats(1e-3, 1.0)}),
     "multistep_decay": st.fixed_dictionaries({
         "init_value": lrs, "gamma": st.floats(1e-3, 1.0),
-        "milestones": st.lists(st.one_of(st.integers(0, 80), st.integers(0, INT32_MAX)),
+        "boundaries": st.lists(st.one_of(st.integers(0, 80), st.integers(0, INT32_MAX)),
                                max_size=6).map(sorted)}),
     "exponential_decay": exponential_kwargs(),
     "polynomial_decay": lrs.flatmap(lambda init: st.fixed_dictionaries({
-        "init_value": st.just(init), "max_update": lengths, "power": st.floats(0.1, 5.0),
+        "init_value": st.just(init), "steps": lengths, "power": st.floats(0.1, 5.0),
         "end_value": fractions.map(lambda f: f * init)})),
     "inverse_time_decay": st.fixed_dictionaries({
         "init_value": lrs, "decay_rate": st.one_of(st.just(0.0), st.floats(1e-30, 10.0)),
-        "decay_steps": lengths,
+        "transition_steps": lengths,
         "staircase": st.booleans()}),
     "inverse_sqrt": st.fixed_dictionaries({"init_value": lrs, "warmup_steps": counts,
                                            "timescale": st.one_of(st.none(), lengths)}),
-    "cosine_annealing": _merge(lr_range(), st.fixed_dictionaries({"cycle_length": lengths})),
+    "cosine_annealing": _merge(lr_range(), st.fixed_dictionaries({
+        "steps": lengths, "k": st.one_of(st.just(1.0), st.floats(0.25, 4.0))})),
+    "tanh_decay": _merge(lr_range(), st.fixed_dictionaries({"steps": lengths})),
     "sgdr": _merge(lr_range(), st.fixed_dictionaries({
-        "cycle_length": lengths,
+        "cycle_steps": lengths, "cycles": st.one_of(st.none(), st.integers(1, 5)),
         "cycle_mult": st.one_of(st.just(1), st.integers(1, 4), st.integers(1, 1000)),
         "cycle_decay": st.one_of(st.just(1.0), st.floats(1e-3, 1.0))})),
-    "cyclic": _merge(lr_range("max_lr", "base_lr"), st.fixed_dictionaries({
-        "step_size_up": lengths, "step_size_down": st.one_of(st.none(), counts),
+    "cyclic": _merge(lr_range("max_value", "min_value"), st.fixed_dictionaries({
+        "up_steps": lengths, "down_steps": st.one_of(st.none(), counts),
         "mode": st.sampled_from(["triangular", "triangular2", "exp_range"]),
         "gamma": st.one_of(st.just(1.0), st.floats(0.5, 1.0))})).filter(
-        lambda kw: kw["step_size_up"] + (kw["step_size_down"] if kw["step_size_down"] is not None
-                                         else kw["step_size_up"]) <= INT32_MAX),
+        lambda kw: kw["up_steps"] + (kw["down_steps"] if kw["down_steps"] is not None
+                                         else kw["up_steps"]) <= INT32_MAX),
     "one_cycle": _merge(one_cycle_timing(), st.fixed_dictionaries({
-        "max_lr": lrs, "div_factor": st.floats(1.0, 100.0),
+        "peak_value": lrs, "div_factor": st.floats(1.0, 100.0),
         "final_div_factor": st.floats(1.0, 1e4)})),
     "one_cycle_momentum": _merge(one_cycle_timing(),
-                                 lr_range("max_momentum", "base_momentum").filter(
-                                     lambda d: d["max_momentum"] <= 1.0)),
+                                 lr_range("max_value", "min_value").filter(
+                                     lambda d: d["max_value"] <= 1.0)),
     "log_annealing": _merge(lr_range(), st.fixed_dictionaries({"steps": lengths})),
     "warmup_stable_decay": wsd_kwargs(),
 }
 def test_every_shape_is_drawn():
     """The strategies cover the whole catalogue of shapes."""
-    assert set(SPECS) == set(js._shapes.__all__)
+    assert set(SPECS) == set(js._decays.__all__) | set(js._cycles.__all__)
 
 
 # -- what each shape promises ---------------------------------------------------------------------
@@ -158,14 +161,14 @@ def bounds(kind: str, kw: dict) -> tuple[float, float]:
         return kw["init_value"], end
     if kind == "polynomial_decay":
         return kw["end_value"], kw["init_value"]
-    if kind in ("cosine_annealing", "sgdr", "log_annealing"):
-        return kw["min_lr"], kw["max_lr"]
+    if kind in ("cosine_annealing", "sgdr", "log_annealing", "tanh_decay"):
+        return kw["end_value"], kw["init_value"]
     if kind == "cyclic":
-        return kw["base_lr"], kw["max_lr"]
+        return kw["min_value"], kw["max_value"]
     if kind == "one_cycle":
-        return kw["max_lr"] / kw["div_factor"] / kw["final_div_factor"], kw["max_lr"]
+        return kw["peak_value"] / kw["div_factor"] / kw["final_div_factor"], kw["peak_value"]
     if kind == "one_cycle_momentum":
-        return kw["base_momentum"], kw["max_momentum"]
+        return kw["min_value"], kw["max_value"]
     if kind == "warmup_stable_decay":
         return min(kw["init_value"], kw["end_value"]), kw["peak_value"]
     raise KeyError(kind)
@@ -188,11 +191,12 @@ def monotony(kind: str, kw: dict) -> str | None:
 
 def period(kind: str, kw: dict) -> int | None:
     """The period of a periodic shape, or None."""
-    if kind == "sgdr" and kw["cycle_mult"] == 1 and kw["cycle_decay"] == 1.0:
-        return kw["cycle_length"]
+    if kind == "sgdr" and kw["cycle_mult"] == 1 and kw["cycle_decay"] == 1.0 and \
+            kw["cycles"] is None:
+        return kw["cycle_steps"]
     if kind == "cyclic" and kw["mode"] == "triangular":
-        down = kw["step_size_down"]
-        total = kw["step_size_up"] + (kw["step_size_up"] if down is None else down)
+        down = kw["down_steps"]
+        total = kw["up_steps"] + (kw["up_steps"] if down is None else down)
         return total
     return None
 
@@ -353,7 +357,7 @@ def test_shape_properties(kind, data):
 
     # The float64 formula, at every step.
     init = 1.0 if kind == "one_cycle_momentum" else next(iter(kw.values()))
-    for name in ("init_value", "max_lr", "peak_value", "value"):
+    for name in ("init_value", "max_value", "peak_value", "value"):
         init = kw.get(name, init)
     check_reference(config, steps, values, init, rtol=2e-6)
 
@@ -462,35 +466,39 @@ def test_repeat_is_periodic(s, p, decay, data):
 
 # What each argument must be. Categories: "real" (a finite number), "positive", "nonneg",
 # "unit" ((0, 1]), "open_unit" ((0, 1)), "posint" (an integer >= 1), "int0" (>= 0), "int2",
-# "flag", "choice", "seq" (sorted integers >= 0). A "?" suffix: None is allowed.
+# "flag", "choice", "seq" (sorted integers >= 0), "len0"/"len1" (a number of steps >= 0 / >= 1:
+# an integer or a non-integral float, at most 2**31 - 1), "mult" (a number >= 1). A "?" suffix:
+# None is allowed.
 ARGUMENTS = {
     "constant": {"value": "real"},
-    "linear": {"init_value": "real", "end_value": "real", "steps": "posint"},
-    "step_decay": {"init_value": "real", "step_size": "posint", "gamma": "unit"},
-    "multistep_decay": {"init_value": "real", "milestones": "seq", "gamma": "positive"},
+    "linear": {"init_value": "real", "end_value": "real", "steps": "len0"},
+    "step_decay": {"init_value": "real", "every": "len1", "gamma": "unit"},
+    "multistep_decay": {"init_value": "real", "boundaries": "seq", "gamma": "positive"},
     "exponential_decay": {"init_value": "real", "gamma": "positive",
-                          "transition_steps": "posint", "staircase": "flag",
-                          "transition_begin": "int0", "end_value": "real?"},
-    "polynomial_decay": {"init_value": "real", "max_update": "posint", "power": "positive",
+                          "transition_steps": "len1", "staircase": "flag",
+                          "transition_begin": "len0", "end_value": "real?"},
+    "polynomial_decay": {"init_value": "real", "steps": "len0", "power": "positive",
                          "end_value": "real"},
     "inverse_time_decay": {"init_value": "real", "decay_rate": "nonneg",
-                           "decay_steps": "posint", "staircase": "flag"},
-    "inverse_sqrt": {"init_value": "real", "warmup_steps": "int0", "timescale": "posint?"},
-    "cosine_annealing": {"max_lr": "real", "cycle_length": "posint", "min_lr": "real"},
-    "sgdr": {"max_lr": "real", "cycle_length": "posint", "min_lr": "real",
-             "cycle_mult": "posint", "cycle_decay": "unit"},
-    "cyclic": {"base_lr": "real", "max_lr": "real", "step_size_up": "posint",
-               "step_size_down": "int0?", "mode": "choice", "gamma": "unit"},
-    "one_cycle": {"max_lr": "nonneg", "total_steps": "int2", "pct_start": "open_unit",
+                           "transition_steps": "len1", "staircase": "flag"},
+    "inverse_sqrt": {"init_value": "real", "warmup_steps": "len0", "timescale": "len1?"},
+    "cosine_annealing": {"init_value": "real", "steps": "len0", "end_value": "real",
+                         "k": "positive"},
+    "tanh_decay": {"init_value": "real", "steps": "len0", "end_value": "real"},
+    "sgdr": {"init_value": "real", "cycle_steps": "len1", "end_value": "real",
+             "cycle_mult": "mult", "cycle_decay": "unit", "cycles": "posint?"},
+    "cyclic": {"min_value": "real", "max_value": "real", "up_steps": "len1",
+               "down_steps": "len0?", "mode": "choice", "gamma": "unit"},
+    "one_cycle": {"peak_value": "nonneg", "steps": "int2", "pct_start": "open_unit",
                   "anneal": "choice", "div_factor": "positive", "final_div_factor": "positive",
                   "three_phase": "flag"},
-    "one_cycle_momentum": {"total_steps": "int2", "pct_start": "open_unit", "anneal": "choice",
-                           "base_momentum": "real", "max_momentum": "real",
+    "one_cycle_momentum": {"steps": "int2", "pct_start": "open_unit", "anneal": "choice",
+                           "min_value": "real", "max_value": "real",
                            "three_phase": "flag"},
-    "log_annealing": {"max_lr": "real", "steps": "posint", "min_lr": "real"},
-    "warmup_stable_decay": {"peak_value": "real", "warmup_steps": "int0",
-                            "stable_steps": "int0", "decay_steps": "posint",
-                            "init_value": "real", "end_value": "real", "decay": "choice"},
+    "log_annealing": {"init_value": "real", "steps": "len0", "end_value": "real"},
+    "warmup_stable_decay": {"peak_value": "real", "warmup_steps": "len0",
+                            "stable_steps": "len0", "decay_steps": "len0",
+                            "init_value": "real", "end_value": "real", "shape": "choice"},
 }
 
 NAN, INF = float("nan"), float("inf")
@@ -531,13 +539,15 @@ def is_valid(category: str, v) -> bool:
                                                              np.floating)):
         return False
     x = float(v)
+    if category in ("len0", "len1"):  # lengths are counts, not float32 values: no subnormal rule
+        return math.isfinite(x) and {"len0": 0, "len1": 1}[category] <= x <= INT32_MAX
     if not math.isfinite(x) or abs(x) > F32_MAX or 0 < abs(x) < F32_TINY:
         return False
     if category in ("posint", "int0", "int2"):
         low = {"posint": 1, "int0": 0, "int2": 2}[category]
         return x == round(x) and low <= x <= INT32_MAX
     return {"real": True, "positive": x > 0, "nonneg": x >= 0, "unit": 0 < x <= 1,
-            "open_unit": 0 < x < 1}[category]
+            "open_unit": 0 < x < 1, "mult": x >= 1}[category]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -583,9 +593,9 @@ COMBINATOR_ARGUMENTS = {
 }
 COMBINATOR_CATEGORY = {
     "join": "int0", "piecewise_constant": "int0", "piecewise_linear": "int0",
-    "warmup.steps": "int0", "warmup.init_value": "real", "warmup.init_value.exponential":
-    "positive", "staircase": "posint", "repeat.period": "posint", "repeat.decay": "unit",
-    "per_epoch": "posint", "clip.min_value": "real?", "clip.max_value": "real?", "mul": "real",
+    "warmup.steps": "len0", "warmup.init_value": "real", "warmup.init_value.exponential":
+    "positive", "staircase": "len1", "repeat.period": "len1", "repeat.decay": "unit",
+    "per_epoch": "len1", "clip.min_value": "real?", "clip.max_value": "real?", "mul": "real",
     "div": "real", "add": "real",
 }
 
@@ -594,7 +604,7 @@ COMBINATOR_CATEGORY = {
 @given(value=WILD)
 def test_bad_combinator_arguments_raise(where, value):
     """A combinator's bad argument raises at construction; an accepted one gives finite values."""
-    child = js.cosine_annealing(0.1, 20, min_lr=0.001)
+    child = js.cosine_annealing(0.1, 20, end_value=0.001)
     category = COMBINATOR_CATEGORY[where]
     if where == "div" and is_valid("real", value) and float(value) == 0:
         category = "positive"  # a division by zero is refused too

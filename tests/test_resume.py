@@ -28,18 +28,18 @@ POINTS = (1, 7, 23, STEPS - 1)
 
 
 def _sgdr():
-    schedule = js.sgdr(0.05, cycle_length=5, cycle_mult=2)  # restarts at steps 5, 15 and 35
+    schedule = js.sgdr(0.05, cycle_steps=5, cycle_mult=2)  # restarts at steps 5, 15 and 35
     return optax.adam(schedule), schedule, lambda state: state[1].count
 
 
 def _one_cycle():
-    schedule = js.one_cycle(0.05, total_steps=STEPS)
+    schedule = js.one_cycle(0.05, steps=STEPS)
     opt = optax.chain(optax.scale_by_adam(), optax.scale_by_schedule(schedule), optax.scale(-1.0))
     return opt, schedule, lambda state: state[1].count
 
 
 def _plateau():
-    schedule = js.warmup(js.cosine_annealing(0.3, cycle_length=STEPS), steps=5)
+    schedule = js.warmup(js.cosine_annealing(0.3, steps=STEPS), steps=5)
     plateau = js.reduce_on_plateau(factor=0.5, patience=1, threshold=0.01, cooldown=2,
                                    accumulation_steps=3)
     return optax.chain(optax.adam(schedule), plateau), schedule, lambda state: state[0][1].count

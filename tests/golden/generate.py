@@ -138,7 +138,7 @@ def torch_cases() -> None:
         ("step_decay-gamma-one", 0.3, 7, 1.0, range(30)),
         ("step_decay-long-spots", 1.0, 1000, 0.5, spots(range(0, 20_001, 1000), [12_345])),
     ]:
-        torch_case(cid, "step_decay", {"init_value": base, "step_size": size, "gamma": gamma},
+        torch_case(cid, "step_decay", {"init_value": base, "every": size, "gamma": gamma},
                    "StepLR", {"step_size": size, "gamma": gamma}, lr=base, steps=steps)
 
     # multistep_decay <-> MultiStepLR (repeated milestones count twice; milestone 0 applies at
@@ -151,7 +151,7 @@ def torch_cases() -> None:
         ("multistep-beyond-range", 0.3, [7, 1000], 0.3, 50),
     ]:
         torch_case(cid, "multistep_decay",
-                   {"init_value": base, "milestones": milestones, "gamma": gamma},
+                   {"init_value": base, "boundaries": milestones, "gamma": gamma},
                    "MultiStepLR", {"milestones": milestones, "gamma": gamma}, lr=base,
                    steps=range(last + 1))
 
@@ -174,7 +174,7 @@ def torch_cases() -> None:
         ("polynomial-one-step", 1.0, 1, 3.0, 4),
         ("polynomial-torch-defaults", 0.02, 5, 1.0, 3),
     ]:
-        torch_case(cid, "polynomial_decay", {"init_value": base, "max_update": total,
+        torch_case(cid, "polynomial_decay", {"init_value": base, "steps": total,
                                              "power": power, "end_value": 0.0},
                    "PolynomialLR", {"total_iters": total, "power": power}, lr=base,
                    steps=range(total + extra + 1),
@@ -192,7 +192,7 @@ def torch_cases() -> None:
          + [1000]),
     ]:
         torch_case(cid, "cosine_annealing",
-                   {"max_lr": base, "cycle_length": t_max, "min_lr": eta_min},
+                   {"init_value": base, "steps": t_max, "end_value": eta_min},
                    "CosineAnnealingLR", {"T_max": t_max, "eta_min": eta_min}, lr=base,
                    steps=steps,
                    note=f"steps within [0, T_max={t_max}] only: past T_max PyTorch rises again "
@@ -211,7 +211,8 @@ def torch_cases() -> None:
          spots([100 * (2**k - 1) for k in range(11)], [150, 2_000, 50_000])),
     ]:
         torch_case(cid, "sgdr",
-                   {"max_lr": base, "cycle_length": t0, "min_lr": eta_min, "cycle_mult": mult},
+                   {"init_value": base, "cycle_steps": t0, "end_value": eta_min,
+                    "cycle_mult": mult},
                    "CosineAnnealingWarmRestarts", {"T_0": t0, "T_mult": mult, "eta_min": eta_min},
                    lr=base, steps=steps)
 
@@ -228,7 +229,9 @@ def torch_cases() -> None:
     ]:
         tk = {"base_lr": base, "max_lr": top, "step_size_up": up, "step_size_down": down,
               "mode": mode, "gamma": gamma}
-        torch_case(cid, "cyclic", dict(tk), "CyclicLR", tk, lr=base, momentum=0.9,
+        ours = {"min_value": base, "max_value": top, "up_steps": up, "down_steps": down,
+                "mode": mode, "gamma": gamma}
+        torch_case(cid, "cyclic", ours, "CyclicLR", tk, lr=base, momentum=0.9,
                    steps=range(last + 1))
 
     # one_cycle / one_cycle_momentum <-> OneCycleLR (lr and the momentum it sets on SGD), on
@@ -255,12 +258,12 @@ def torch_cases() -> None:
                f"torch.optim.SGD(lr={top!r}, momentum=0.9)")
         note = f"steps 0..total_steps-1={total - 1}; PyTorch raises past total_steps"
         add(cid, "one_cycle",
-            {"max_lr": top, "total_steps": total, "pct_start": pct, "anneal": anneal,
+            {"peak_value": top, "steps": total, "pct_start": pct, "anneal": anneal,
              "div_factor": div, "final_div_factor": fdiv, "three_phase": three},
             *select(seqs["lr"], steps), reference=ref, library=TORCH, note=note)
         add(cid.replace("one_cycle", "one_cycle_momentum"), "one_cycle_momentum",
-            {"total_steps": total, "pct_start": pct, "anneal": anneal,
-             "base_momentum": mom[0], "max_momentum": mom[1], "three_phase": three},
+            {"steps": total, "pct_start": pct, "anneal": anneal,
+             "min_value": mom[0], "max_value": mom[1], "three_phase": three},
             *select(seqs["momentum"], steps), reference=ref + ', param_groups[0]["momentum"]',
             library=TORCH, quantity="momentum", note=note)
 
@@ -313,7 +316,7 @@ def transformers_cases() -> None:
         floor = ratio * peak
         kwargs = {"peak_value": peak, "warmup_steps": warm, "stable_steps": stable,
                   "decay_steps": decay, "init_value": floor, "end_value": floor,
-                  "decay": names[dtype]}
+                  "shape": names[dtype]}
         fn_kwargs = {"num_warmup_steps": warm, "num_stable_steps": stable,
                      "num_decay_steps": decay, "warmup_type": "linear", "decay_type": dtype,
                      "min_lr_ratio": ratio}
@@ -354,7 +357,7 @@ def keras_cases() -> None:
         ("inverse_time-long-spots", 0.01, 2.0, 1, False, spots([0, 100, 10_000, 10**6, 10**9])),
     ]:
         keras_case(cid, "inverse_time_decay",
-                   {"init_value": init, "decay_rate": rate, "decay_steps": steps_,
+                   {"init_value": init, "decay_rate": rate, "transition_steps": steps_,
                     "staircase": stair},
                    "InverseTimeDecay",
                    {"initial_learning_rate": init, "decay_steps": steps_, "decay_rate": rate,
@@ -425,7 +428,7 @@ def timm_cases() -> None:
             sched.step(t)
             values.append(float(opt.param_groups[0]["lr"]))
         add(cid, "sgdr",
-            {"max_lr": lr, "cycle_length": t0, "min_lr": lr_min, "cycle_mult": mult,
+            {"init_value": lr, "cycle_steps": t0, "end_value": lr_min, "cycle_mult": mult,
              "cycle_decay": decay}, steps, values,
             reference=f"{call_repr('timm.scheduler.CosineLRScheduler', t_kwargs)} on "
                       f"torch.optim.SGD(lr={lr!r}), .step(t)",

@@ -1,0 +1,568 @@
+"""Cosines and cycles: cosine annealing, SGDR (warm restarts), cyclical rates and one-cycle.
+
+Step ``t`` counts optimizer updates from 0; the value at ``t`` equals the PyTorch learning rate
+after ``t`` calls of ``scheduler.step()``. Steps below 0 act as step 0. Cycle positions are
+computed on integers before they become float fractions (see `_numerics`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _checks as check
+from ._numerics import (
+    complementary,
+    cos_weights,
+    divmod_steps,
+    fractions,
+    half_cosine,
+    mix,
+    one_minus_power,
+    power,
+    progress,
+    promote_step,
+    quotient,
+)
+from ._schedule import Schedule, as_count, as_float, float_dtype, register, renamed, step_count
+
+__all__ = [
+    "cosine_annealing",
+    "cyclic",
+    "one_cycle",
+    "one_cycle_momentum",
+    "sgdr",
+]
+
+
+# -- cosines ---------------------------------------------------------------------------------------
+
+
+class _CosineAnnealing(Schedule):
+    kind = "cosine_annealing"
+    params = ("init_value", "steps", "end_value", "k")
+
+    def _at(self, t):
+        t = promote_step(t, self.steps)
+        weights = _k_decay(*progress(t, self.steps), self.k)
+        return mix(as_float(self.init_value, t), as_float(self.end_value, t), weights)
+
+    def _horizon(self):
+        return step_count(self.steps)
+
+
+def _k_decay(f: jax.Array, g: jax.Array, k: Any) -> tuple[jax.Array, jax.Array]:
+    """The cosine weights ``(1 ± cos(π f^k))/2`` (timm's k-decay), each precise."""
+    if not check.is_traced(k) and np.all(np.asarray(k) == 1):
+        return half_cosine(f, g), half_cosine(g, f)
+    p = jnp.asarray(k, f.dtype)
+    fk, gk = f**p, one_minus_power(g, f, p)  # f**k and 1 - f**k
+    return half_cosine(fk, gk), half_cosine(gk, fk)
+
+
+@register
+@renamed(max_lr="init_value", cycle_length="steps", min_lr="end_value")
+def cosine_annealing(init_value: Any, steps: Any, end_value: Any = 0.0, k: Any = 1.0) -> Schedule:
+    """Cosine annealing from `init_value` to `end_value` over `steps` steps, then `end_value`.
+
+    .. math:: \\eta_t = v_1 + (v_0 - v_1)\\,
+              \\frac{1 + \\cos\\big(\\pi\\,(\\min(t, T) / T)^k\\big)}{2}
+
+    The closed form of ``torch.optim.lr_scheduler.CosineAnnealingLR`` for ``t <= T`` (PyTorch
+    continues periodically past ``T``; this holds `end_value`, as ``optax.cosine_decay_schedule``
+    does; use `sgdr` for restarts). ``k`` is timm's k-decay (``CosineLRScheduler(k_decay=k)``,
+    Zhang & Li 2020, arXiv:2004.05909): ``k > 1`` stays high longer, ``k < 1`` falls sooner.
+    Both ends are exact; ``steps=0`` is `end_value` from step 0.
+
+    Args:
+      init_value: ``v_0``, value at step 0.
+      steps: ``T`` >= 0 (an integer, or a non-integral float computed in float arithmetic).
+      end_value: ``v_1``, value from step ``T`` on, <= `init_value`.
+      k: the k-decay exponent, > 0.
+
+    Returns:
+      The schedule.
+
+    References:
+      Loshchilov & Hutter, SGDR: Stochastic Gradient Descent with Warm Restarts,
+      arXiv:1608.03983.
+
+    Example:
+      >>> import jaxsched as js
+      >>> s = js.cosine_annealing(1.0, steps=4)
+      >>> [f"{float(s(t)):.4f}" for t in range(6)]
+      ['1.0000', '0.8536', '0.5000', '0.1464', '0.0000', '0.0000']
+    """
+    init_value = check.real("init_value", init_value)
+    end_value = check.real("end_value", end_value)
+    check.ordered(end_value, init_value, "end_value", "init_value")
+    return _CosineAnnealing(init_value=init_value, steps=check.length("steps", steps),
+                            end_value=end_value, k=check.positive("k", k))
+
+
+def _restart_tables(m: jax.Array, t: jax.Array):
+    """Cycle starts for cycle lengths ``n, n·m, n·m², …`` in units of ``n`` (``m >= 2``, scalar).
+
+    Returns ``(starts, powers, powers_f)``: ``starts[k] = 1 + m + … + m**(k-1)`` and
+    ``powers[k] = m**k`` for as many ``k`` as the step's integer type has bits (more cycles than
+    can start within its range). For integer steps both are unsigned integers, exact wherever they
+    fit; a float32 estimate replaces the starts that do not fit by the largest unsigned value, so
+    they never compare as reached. For float steps the tables are floats.
+    """
+    if jnp.issubdtype(t.dtype, jnp.floating):
+        powers = jnp.cumprod(jnp.full(64, m, t.dtype).at[0].set(1))
+        return jnp.cumsum(powers) - powers, powers, powers
+    bits = jnp.iinfo(t.dtype).bits
+    unsigned = jnp.uint64 if bits == 64 else jnp.uint32
+    powers = jnp.cumprod(jnp.full(bits, m, unsigned).at[0].set(1))
+    powers_f = jnp.cumprod(jnp.full(bits, m, jnp.float32).at[0].set(1))
+    starts_f = jnp.cumsum(powers_f) - powers_f
+    starts = jnp.where(starts_f < 1.5 * float(jnp.iinfo(t.dtype).max),
+                       jnp.cumsum(powers) - powers, jnp.array(jnp.iinfo(unsigned).max, unsigned))
+    return starts, powers, powers_f
+
+
+class _SGDR(Schedule):
+    kind = "sgdr"
+    params = ("init_value", "cycle_steps", "end_value", "cycle_mult", "cycle_decay", "cycles")
+
+    def _at(self, t):
+        t = promote_step(t, self.cycle_steps, self.cycle_mult)
+        if jnp.issubdtype(jnp.result_type(self.cycle_mult), jnp.floating):
+            i, weights = _fractional_cycles(t, self.cycle_steps, self.cycle_mult)
+        else:
+            i, weights = _integer_cycles(t, self.cycle_steps, self.cycle_mult)
+        low = as_float(self.end_value, t)
+        peak = as_float(self.init_value, t) * power(self.cycle_decay, i, t)
+        value = mix(jnp.maximum(peak, low), low, weights)
+        if self.cycles is None:
+            return value
+        return jnp.where(i < as_count(self.cycles, t).astype(i.dtype), value, low)
+
+    def _horizon(self):
+        if self.cycles is None or any(check.is_traced(x) for x in (
+                self.cycle_steps, self.cycle_mult, self.cycles)):
+            return None
+        n, m, c = (np.asarray(x, np.float64) for x in (self.cycle_steps, self.cycle_mult,
+                                                        self.cycles))
+        return step_count(np.where(m == 1, n * c, n * (m**c - 1) / np.where(m == 1, 2, m - 1)))
+
+
+def _integer_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any):
+    """``(i, weights)``: the cycle of step `t` and its cosine weights, for an integer ``m``.
+
+    ``t // T`` for ``m = 1``; for ``m >= 2`` every candidate cycle start (at most 32 fit in
+    int32) is tested at once in exact integer arithmetic (see `_restart_tables`).
+    """
+    dtype = float_dtype(t)
+    n = as_count(cycle_steps, t)
+    m = as_count(cycle_mult, t)
+    q, r = divmod_steps(t, n)
+    starts, powers, powers_f = _restart_tables(jnp.maximum(m, 2), t)
+    k = jnp.searchsorted(starts, q.astype(starts.dtype), side="right",
+                         method="compare_all") - 1
+    geometric = m > 1
+    i = jnp.where(geometric, k.astype(t.dtype), q)
+    done = jnp.where(geometric, t - starts[k].astype(t.dtype) * n, r)  # g·n <= t: exact
+    # Length of cycle i: exact when it fits the tables' unsigned type, float32 beyond.
+    length_f = n.astype(dtype) * jnp.where(geometric, powers_f[k].astype(dtype), 1)
+    if jnp.issubdtype(t.dtype, jnp.floating):
+        return i, cos_weights(done, length_f.astype(t.dtype), t)
+    # Lengths are exact in the unsigned type of the tables (up to 2**32 for int32 steps: a cycle
+    # that starts within int32 may end beyond it), with a margin for the float32 estimate that
+    # decides whether they fit.
+    unsigned = powers.dtype
+    fits = ~geometric | (length_f < 0.99 * float(jnp.iinfo(unsigned).max))
+    length = jnp.where(fits, n.astype(unsigned) * jnp.where(geometric, powers[k], 1), 1)
+    exact = cos_weights(done.astype(unsigned), length, t)
+    estimate = cos_weights(done.astype(dtype), length_f, t)
+    return i, tuple(jnp.where(fits, a, b) for a, b in zip(exact, estimate))
+
+
+def _fractional_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any):
+    """``(i, weights)`` for a non-integral ``m > 1``, in float arithmetic, as timm and Keras do.
+
+    Cycle ``i = ⌊log(1 + (t/T)(m − 1)) / log m⌋`` starts at ``T(m^i − 1)/(m − 1)`` (not a whole
+    step in general) and lasts ``T·m^i``; `i` is corrected by one where rounding put `t` just
+    outside the cycle found.
+    """
+    n = as_count(cycle_steps, t)
+    m = as_float(cycle_mult, t)
+    log_m = jnp.log(m)
+    i = jnp.floor(jnp.log1p(t / n * (m - 1)) / log_m)
+
+    def bounds(i):
+        return n * jnp.expm1(i * log_m) / (m - 1), n * jnp.exp(i * log_m)
+
+    start, length = bounds(i)
+    i = jnp.where(t < start, i - 1, jnp.where(t >= start + length, i + 1, i))
+    start, length = bounds(i)
+    return i, cos_weights(jnp.clip(t - start, 0, length), length, t)
+
+
+def _multiplier(cycle_mult: Any) -> Any:
+    """`cycle_mult` >= 1: an int when it is whole (exact integer cycles), else a float."""
+    cycle_mult = check.real("cycle_mult", cycle_mult, low=1.0)
+    if check.is_traced(cycle_mult) or not np.all(np.mod(cycle_mult, 1) == 0):
+        return cycle_mult
+    return check.integer("cycle_mult", cycle_mult, low=1)
+
+
+@register
+@renamed(max_lr="init_value", cycle_length="cycle_steps", min_lr="end_value")
+def sgdr(init_value: Any, cycle_steps: Any, end_value: Any = 0.0, cycle_mult: Any = 1,
+         cycle_decay: Any = 1.0, cycles: Any = None) -> Schedule:
+    """Cosine annealing with warm restarts (SGDR), in closed form.
+
+    Cycle ``i`` has length ``T_i = T·m^i`` and peak ``P_i = max(v_0·d^i, v_1)``. With ``t_i``
+    the step where cycle ``i`` starts and ``t_cur = t - t_i``:
+
+    .. math:: \\eta_t = v_1 + (P_i - v_1)\\,\\frac{1 + \\cos(\\pi t_{cur}/T_i)}{2}
+
+    and, when `cycles` is given, ``v_1`` from the end of cycle ``cycles − 1`` on (timm's
+    ``cycle_limit``); otherwise periodic forever. The cycle is found without iterating over
+    cycles: ``t // T`` for ``m = 1``; for an integer ``m >= 2`` every candidate cycle start (at
+    most 32 fit in int32) is tested at once, in exact integer arithmetic; a non-integral ``m``
+    (timm and Keras allow 1.5) uses the closed form ``i = ⌊log(1 + (t/T)(m − 1)) / log m⌋`` in
+    float arithmetic. The work and the jaxpr are the same size for 10 cycles or 10 million.
+
+    Matches ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`` (``T_0``, ``T_mult``,
+    ``eta_min``) and, with `cycle_decay` and `cycles`, timm's ``CosineLRScheduler`` (its
+    ``cycle_mul``, ``cycle_decay``, ``cycle_limit``). Keras's ``CosineDecayRestarts`` with
+    ``alpha = 0`` is the same schedule (with ``alpha > 0`` Keras decays ``max - min`` rather than
+    the peak).
+
+    Args:
+      init_value: ``v_0``, the peak of the first cycle.
+      cycle_steps: ``T``, the first cycle's length, > 0 (an integer, or a non-integral float).
+      end_value: ``v_1``, the floor, <= `init_value`.
+      cycle_mult: ``m`` >= 1, growth factor of cycle lengths (an integer as PyTorch's
+        ``T_mult``, or a float as timm's ``cycle_mul``).
+      cycle_decay: ``d``, the factor applied to the peak at each restart, in (0, 1].
+      cycles: the number of cycles before the value holds at `end_value` (a positive integer),
+        or None for restarts forever.
+
+    Returns:
+      The schedule.
+
+    References:
+      Loshchilov & Hutter, SGDR: Stochastic Gradient Descent with Warm Restarts,
+      arXiv:1608.03983.
+
+    Example:
+      >>> import jaxsched as js
+      >>> s = js.sgdr(1.0, cycle_steps=2, cycle_mult=2)
+      >>> [f"{float(s(t)):.2f}" for t in range(8)]
+      ['1.00', '0.50', '1.00', '0.85', '0.50', '0.15', '1.00', '0.96']
+    """
+    init_value = check.real("init_value", init_value)
+    end_value = check.real("end_value", end_value)
+    check.ordered(end_value, init_value, "end_value", "init_value")
+    return _SGDR(
+        init_value=init_value,
+        cycle_steps=check.length("cycle_steps", cycle_steps, low=1),
+        end_value=end_value,
+        cycle_mult=_multiplier(cycle_mult),
+        cycle_decay=check.real("cycle_decay", cycle_decay, low=0.0, low_open=True, high=1.0),
+        cycles=None if cycles is None else check.positive_int("cycles", cycles),
+    )
+
+
+class _Cyclic(Schedule):
+    kind = "cyclic"
+    params = ("min_value", "max_value", "up_steps", "down_steps", "mode", "gamma")
+    static = frozenset({"mode"})
+
+    def _at(self, t):
+        t = promote_step(t, self.up_steps, self.down_steps)
+        up = as_count(self.up_steps, t)
+        down = as_count(self.up_steps if self.down_steps is None else self.down_steps,
+                        t)
+        cycle, p = divmod_steps(t, up + down)
+        rising = fractions(p, up, t)  # p / up and its complement
+        fallen, falling = fractions(p - up, down, t)  # (up + down - p) / down is `falling`
+        on_the_way_up = p <= up
+        weights = (jnp.where(on_the_way_up, rising[0], falling),
+                   jnp.where(on_the_way_up, rising[1], fallen))
+        base, high = as_float(self.min_value, t), as_float(self.max_value, t)
+        if self.mode != "triangular":  # the amplitude shrinks: the top is base + (high - base) s
+            s = power(0.5, cycle, t) if self.mode == "triangular2" else power(self.gamma, t, t)
+            high = mix(high, base, (s, 1 - s))
+        return mix(high, base, weights)
+
+
+@register
+@renamed(base_lr="min_value", max_lr="max_value", step_size_up="up_steps",
+         step_size_down="down_steps")
+def cyclic(min_value: Any, max_value: Any, up_steps: Any, down_steps: Any = None,
+           mode: str = "triangular", gamma: Any = 1.0) -> Schedule:
+    """Cyclical rate: up from `min_value` to `max_value` and back down, repeatedly.
+
+    With ``u`` steps up, ``d`` steps down, cycle ``c = ⌊t/(u+d)⌋`` and position
+    ``p = t mod (u+d)``:
+
+    .. math:: \\eta_t = b + (M - b)\\, s \\cdot \\begin{cases} p/u & p \\le u \\\\
+              (u + d - p)/d & p > u \\end{cases}
+
+    where the amplitude scale ``s`` is 1 ("triangular"), ``2^{-c}`` ("triangular2") or
+    ``gamma^t`` ("exp_range"). Matches ``torch.optim.lr_scheduler.CyclicLR`` (``base_lr``,
+    ``max_lr``, ``step_size_up``, ``step_size_down``). Periodic forever: no horizon.
+
+    Args:
+      min_value: the lower bound.
+      max_value: the upper bound of the first cycle, >= `min_value`.
+      up_steps: steps from `min_value` to `max_value`, > 0 (an integer, or a non-integral
+        float computed in float arithmetic).
+      down_steps: steps back down, >= 0 (default: `up_steps`); a whole cycle is at most
+        2**31 - 1 steps.
+      mode: "triangular", "triangular2" or "exp_range".
+      gamma: the per-step amplitude factor of "exp_range", in (0, 1].
+
+    Returns:
+      The schedule.
+
+    References:
+      Smith, Cyclical Learning Rates for Training Neural Networks, arXiv:1506.01186.
+
+    Example:
+      >>> import jaxsched as js
+      >>> s = js.cyclic(0.0, 1.0, up_steps=2, mode="triangular2")
+      >>> [f"{float(s(t)):.2f}" for t in range(9)]
+      ['0.00', '0.50', '1.00', '0.50', '0.00', '0.25', '0.50', '0.25', '0.00']
+    """
+    min_value = check.real("min_value", min_value)
+    max_value = check.real("max_value", max_value)
+    check.ordered(min_value, max_value, "min_value", "max_value")
+    up_steps = check.length("up_steps", up_steps, low=1)
+    if down_steps is not None:
+        down_steps = check.length("down_steps", down_steps)
+    down = up_steps if down_steps is None else down_steps
+    if not (check.is_traced(up_steps) or check.is_traced(down)) and \
+            float(np.max(up_steps)) + float(np.max(down)) > 2**31 - 1:
+        raise ValueError(
+            "up_steps + down_steps (a cycle) must be at most 2**31 - 1, got "
+            f"up_steps={up_steps!r}, down_steps={down_steps!r}")
+    return _Cyclic(
+        min_value=min_value,
+        max_value=max_value,
+        up_steps=up_steps,
+        down_steps=down_steps,
+        mode=check.choice("mode", mode, ("triangular", "triangular2", "exp_range")),
+        gamma=check.real("gamma", gamma, low=0.0, low_open=True, high=1.0),
+    )
+
+
+# -- one-cycle ------------------------------------------------------------------------------------
+
+
+def _phases(t: jax.Array, ends: list, values: list[jax.Array], anneal: str) -> jax.Array:
+    """PyTorch OneCycleLR's phases: phase ``i`` anneals ``values[i] -> values[i+1]`` and ends at
+    step ``ends[i]`` (a float, given by `_one_cycle_ends` as ``(floor, above, ceil, below)``:
+    its floor, ``end - floor``, its ceiling and ``ceil - end``); a step belongs to the first phase
+    whose end it does not pass. The final value holds after the last end.
+
+    Membership is an integer comparison with the floor, and positions are integer differences
+    plus the ends' fractions: ``t - start = (t - ceil(start)) + (ceil(start) - start)`` and
+    ``end - t = (floor(end) - t) + (end - floor(end))``, each fraction taken in float64 on the
+    host. So a step just past an end that lies a hair below an integer (``pct_start·N`` =
+    29.999999999999996) starts the next phase with its tiny position intact, as in PyTorch, and
+    positions stay exact for huge ``steps``, where a float32 step would be rounded to a
+    multiple of 128.
+    """
+    dtype = float_dtype(t)
+    clamped = jnp.minimum(t, as_count(ends[-1][0], t))
+    out = None
+    for i in reversed(range(len(ends))):
+        (_, _, start, start_below), (end, end_above, _, _) = (
+            ends[i - 1] if i else (0, 0.0, 0, 0.0), ends[i])
+        start, end = as_count(start, t), as_count(end, t)
+        start_below, end_above = as_float(start_below, t), as_float(end_above, t)
+        done = (clamped - start).astype(dtype) + start_below
+        left = (end - clamped).astype(dtype) + end_above
+        length = (end - start).astype(dtype) + start_below + end_above
+        f, g = complementary(quotient(done, length), quotient(left, length))
+        weights = (half_cosine(f, g), half_cosine(g, f)) if anneal == "cos" else (g, f)
+        value = mix(values[i], values[i + 1], weights)
+        out = value if out is None else jnp.where(clamped <= end, value, out)
+    return out
+
+
+def _one_cycle_ends(steps: Any, pct_start: Any, three_phase: bool) -> list:
+    """PyTorch's phase ends, ``pct·N − 1`` (, ``2·pct·N − 2``) and ``N − 1``, each as
+    ``(floor, end − floor, ceil, ceil − end)``: from float64 on the host when the arguments are
+    concrete."""
+    if check.is_traced(steps) or check.is_traced(pct_start):
+        total = jnp.asarray(steps).astype(jnp.float32)
+        up = jnp.asarray(pct_start).astype(jnp.float32) * total
+        ends = [up - 1, 2 * up - 2, total - 1] if three_phase else [up - 1, total - 1]
+        return [(jnp.floor(e).astype(jnp.int32), e - jnp.floor(e),
+                 jnp.ceil(e).astype(jnp.int32), jnp.ceil(e) - e) for e in ends]
+    up = float(pct_start) * float(steps)
+    ends = [up - 1, 2 * up - 2, steps - 1] if three_phase else [up - 1, steps - 1]
+    return [(math.floor(e), e - math.floor(e), math.ceil(e), math.ceil(e) - e) for e in ends]
+
+
+def _check_one_cycle(steps, pct_start, anneal, three_phase):
+    steps = check.integer("steps", steps, low=2)
+    pct_start = check.real("pct_start", pct_start, low=0.0, high=1.0, low_open=True,
+                           high_open=True)
+    anneal = check.choice("anneal", anneal, ("cos", "linear"))
+    three_phase = check.flag("three_phase", three_phase)
+    if not (check.is_traced(steps) or check.is_traced(pct_start)):
+        up = float(pct_start) * float(steps)
+        if up - 1 <= 0:
+            raise ValueError(
+                "pct_start must leave at least one step of warmup (pct_start * steps > 1), "
+                f"got pct_start={pct_start!r}, steps={steps!r}")
+        if three_phase and 2 * up - 2 >= steps - 1:
+            raise ValueError(
+                "pct_start must leave room for the third phase of three_phase=True (2 * pct_start "
+                f"* steps < steps + 1), got pct_start={pct_start!r}, "
+                f"steps={steps!r}")
+    return steps, pct_start, anneal, three_phase
+
+
+class _OneCycle(Schedule):
+    kind = "one_cycle"
+    params = ("peak_value", "steps", "pct_start", "anneal", "div_factor", "final_div_factor",
+              "three_phase")
+    static = frozenset({"anneal", "three_phase"})
+
+    def _at(self, t):
+        peak = as_float(self.peak_value, t)
+        initial = peak / as_float(self.div_factor, t)
+        final = initial / as_float(self.final_div_factor, t)
+        values = [initial, peak, initial, final] if self.three_phase else [initial, peak, final]
+        ends = _one_cycle_ends(self.steps, self.pct_start, self.three_phase)
+        return _phases(t, ends, values, self.anneal)
+
+    def _horizon(self):
+        n = step_count(self.steps)
+        return None if n is None else n - 1
+
+
+@register
+@renamed(max_lr="peak_value", total_steps="steps")
+def one_cycle(peak_value: Any, steps: Any, pct_start: Any = 0.3, anneal: str = "cos",
+              div_factor: Any = 25.0, final_div_factor: Any = 1e4,
+              three_phase: bool = False) -> Schedule:
+    """The 1cycle policy: warm up to `peak_value`, then anneal far below the starting value.
+
+    With ``η_0 = peak_value / div_factor`` and ``η_min = η_0 / final_div_factor``, the phases end at
+    the (float) steps ``a = pct_start·N − 1`` and ``N − 1`` (three-phase: ``a``, ``2a − 1``… exactly
+    ``2·pct_start·N − 2``, and ``N − 1``):
+
+    * two phases: ``η_0 → peak_value`` on ``[0, a]``, ``peak_value → η_min`` on ``(a, N − 1]``;
+    * three phases: ``η_0 → peak_value → η_0 → η_min``.
+
+    Each phase anneals with ``anneal``: "cos", ``end + (start − end)(1 + cos(π·pct))/2``, or
+    "linear". Matches ``torch.optim.lr_scheduler.OneCycleLR`` (``max_lr``, ``total_steps``) for
+    ``t = 0 … N − 1``; from step
+    ``N − 1`` on the value stays at ``η_min`` (PyTorch raises past ``N``).
+
+    Args:
+      peak_value: the peak value (torch's ``max_lr``).
+      steps: ``N``, an integer >= 2.
+      pct_start: fraction of the steps spent warming up, in (0, 1).
+      anneal: "cos" or "linear".
+      div_factor: ``peak_value / η_0``, > 0.
+      final_div_factor: ``η_0 / η_min``, > 0.
+      three_phase: come back down to ``η_0`` symmetrically before the final annealing.
+
+    Returns:
+      The schedule.
+
+    References:
+      Smith & Topin, Super-Convergence, arXiv:1708.07120.
+
+    Example:
+      >>> import jaxsched as js
+      >>> s = js.one_cycle(1.0, steps=10, pct_start=0.3, div_factor=10.0)
+      >>> [f"{float(s(t)):.3f}" for t in (0, 2, 9)]
+      ['0.100', '1.000', '0.000']
+    """
+    steps, pct_start, anneal, three_phase = _check_one_cycle(
+        steps, pct_start, anneal, three_phase)
+    peak_value = check.nonnegative("peak_value", peak_value)
+    div_factor = check.positive("div_factor", div_factor)
+    final_div_factor = check.positive("final_div_factor", final_div_factor)
+    if not any(check.is_traced(x) for x in (peak_value, div_factor, final_div_factor)):
+        initial = np.asarray(peak_value, np.float64) / np.asarray(div_factor, np.float64)
+        for name, value in (("div_factor", initial), ("final_div_factor",
+                                                      initial / np.asarray(final_div_factor))):
+            if not np.all(value <= 0.999 * check.FLOAT32_MAX):  # margin for rounding
+                raise ValueError(
+                    f"{name} must keep the starting and final values within float32's range, "
+                    f"got peak_value={peak_value!r}, div_factor={div_factor!r}, "
+                    f"final_div_factor={final_div_factor!r}")
+    return _OneCycle(
+        peak_value=peak_value,
+        steps=steps,
+        pct_start=pct_start,
+        anneal=anneal,
+        div_factor=div_factor,
+        final_div_factor=final_div_factor,
+        three_phase=three_phase,
+    )
+
+
+class _OneCycleMomentum(Schedule):
+    kind = "one_cycle_momentum"
+    params = ("steps", "pct_start", "anneal", "min_value", "max_value",
+              "three_phase")
+    static = frozenset({"anneal", "three_phase"})
+
+    def _at(self, t):
+        low, high = as_float(self.min_value, t), as_float(self.max_value, t)
+        values = [high, low, high, high] if self.three_phase else [high, low, high]
+        ends = _one_cycle_ends(self.steps, self.pct_start, self.three_phase)
+        return _phases(t, ends, values, self.anneal)
+
+    def _horizon(self):
+        n = step_count(self.steps)
+        return None if n is None else n - 1
+
+
+@register
+@renamed(total_steps="steps", base_momentum="min_value", max_momentum="max_value")
+def one_cycle_momentum(steps: Any, pct_start: Any = 0.3, anneal: str = "cos",
+                       min_value: Any = 0.85, max_value: Any = 0.95,
+                       three_phase: bool = False) -> Schedule:
+    """The momentum that goes with `one_cycle`: down while the learning rate goes up, and back.
+
+    Same phases as `one_cycle`: ``max_value → min_value → max_value`` (three-phase:
+    ``… → max_value`` held in the last phase). Matches the momentum (or Adam's ``beta1``) that
+    ``torch.optim.lr_scheduler.OneCycleLR`` sets with ``cycle_momentum=True``. Feed it to an
+    optimizer through ``optax.inject_hyperparams``.
+
+    Args:
+      steps: ``N``, an integer >= 2.
+      pct_start: fraction of the steps spent warming up, in (0, 1).
+      anneal: "cos" or "linear".
+      min_value: the lowest momentum, reached at the learning-rate peak (torch's
+        ``base_momentum``).
+      max_value: the momentum at the start and the end, >= `min_value` (``max_momentum``).
+      three_phase: as in `one_cycle`.
+
+    Returns:
+      The schedule.
+
+    Example:
+      >>> import jaxsched as js
+      >>> m = js.one_cycle_momentum(steps=10, pct_start=0.3)
+      >>> [f"{float(m(t)):.3f}" for t in (0, 2, 9)]
+      ['0.950', '0.850', '0.950']
+    """
+    steps, pct_start, anneal, three_phase = _check_one_cycle(
+        steps, pct_start, anneal, three_phase)
+    min_value = check.real("min_value", min_value)
+    max_value = check.real("max_value", max_value)
+    check.ordered(min_value, max_value, "min_value", "max_value")
+    return _OneCycleMomentum(
+        steps=steps, pct_start=pct_start, anneal=anneal,
+        min_value=min_value, max_value=max_value, three_phase=three_phase,
+    )
