@@ -93,14 +93,7 @@ def test_every_source_is_covered():
     assert sources == set(BUILDERS) | {"timm"}, sources
 
 
-# Cases that need a part of the 1.0 work that has not landed yet (removed when it has).
-PENDING = {"transformers-wsd-1-sqrt-linear": "warmup(shape='sqrt') lands with the §2a warmups"}
-
-
-@pytest.mark.parametrize("case_id", [
-    pytest.param(c["id"], marks=[pytest.mark.xfail(reason=PENDING[c["id"]], strict=False)]
-                 if c["id"] in PENDING else [])
-    for c in CASES if c["source"] in BUILDERS])
+@pytest.mark.parametrize("case_id", [c["id"] for c in CASES if c["source"] in BUILDERS])
 def test_plan_matches_its_source(case_id):
     case = BY_ID[case_id]
     s = BUILDERS[case["source"]](case["params"], case["plan"])

@@ -2,8 +2,12 @@
 their documented formulas; exact ends, continuity, horizons, traced branch points under `vmap`,
 and noise that is the same under jit, eagerly, under vmap, across restarts and on 8 devices."""
 
+import contextlib
+import io
 import math
+import re
 import textwrap
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -168,6 +172,17 @@ def test_horizon_through_nested_plans():
     assert js.cooldown(js.noise(inner, 0, 0.1), 200, 10).horizon == 210
 
 
+def test_horizon_through_the_shapes_and_combinators():
+    wsd = js.warmup(js.cooldown(js.constant(1.0), 800, 200), 100)
+    assert wsd.horizon == 1100
+    joined = js.join([js.linear(0.0, 1.0, 10), js.cosine_annealing(1.0, 90)], [10])
+    assert joined.horizon == 100
+    assert js.extend(joined, 50, 190).horizon == 190
+    assert js.shift(js.warmup(js.cosine_annealing(1.0, 90), 10), 25).horizon == 75
+    assert (2.0 * js.cooldown(js.sgdr(1.0, 10), 40, 10)).horizon == 50
+    assert js.sgdr(1.0, 10).horizon is None
+
+
 # -- configs --------------------------------------------------------------------------------------
 
 
@@ -257,3 +272,23 @@ _DEVICES = textwrap.dedent(
 
 def test_noise_is_the_same_on_eight_devices():
     run_on_eight_cpu_devices(_DEVICES)
+
+
+# -- docs/horizon.md: every snippet runs and prints what the page shows -------------------------
+
+DOC = (Path(__file__).resolve().parents[1] / "docs" / "horizon.md").read_text()
+EXAMPLES = {title: re.findall(r"```python\n(.*?)```\s*```\n(.*?)```", body, re.S)
+            for title, body in re.findall(r"^## (.+?)\n(.*?)(?=^## |\Z)", DOC, re.S | re.M)}
+
+
+def test_every_snippet_of_the_page_is_checked():
+    assert DOC.count("```python") == sum(len(pairs) for pairs in EXAMPLES.values()) == 7
+
+
+@pytest.mark.parametrize("title", [t for t, pairs in EXAMPLES.items() if pairs])
+def test_page_snippet_prints_what_the_page_says(title):
+    ((code, shown),) = EXAMPLES[title]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, f"docs/horizon.md:{title}", "exec"), {})
+    assert out.getvalue() == shown
