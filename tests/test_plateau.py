@@ -12,13 +12,16 @@ float32's smallest normal number, below which XLA on CPU flushes the scale to 0.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import json
 import math
 import pathlib
 import re
 import textwrap
 import types
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -632,6 +635,135 @@ def test_orbax_checkpoint_mid_run_continues_bit_for_bit(standard_promotion, tmp_
         checkpointer.close()
     assert isinstance(restored["opt_state"][1], js.PlateauState)
     _continue_bit_for_bit(step, saved, (restored["params"], restored["opt_state"]))
+
+
+class _PlateauState01(NamedTuple):
+    """jaxsched 0.1's PlateauState: six arrays."""
+
+    scale: jax.Array
+    best_value: jax.Array
+    wait: jax.Array
+    cooldown_count: jax.Array
+    count: jax.Array
+    accumulated_value: jax.Array
+
+
+def test_checkpoint_from_0_1_fails_clearly_or_restores_with_the_docs_recipe(
+        standard_promotion, tmp_path):
+    """A checkpoint of the 0.1 layout (six arrays) does not restore into the packed state: orbax
+    names the fields. The recipe in docs/plateau.md restores it, and the run continues bit for
+    bit through a reduction."""
+    ocp = pytest.importorskip("orbax.checkpoint")
+    step, saved = _mid_run()
+    old = (saved[1][0], _PlateauState01(**saved[1][1].unpack()))
+    checkpointer = ocp.StandardCheckpointer()
+    try:
+        checkpointer.save(tmp_path / "ckpt", {"params": saved[0], "opt_state": old})
+        checkpointer.wait_until_finished()
+        target = {"params": saved[0], "opt_state": saved[1]}
+        with pytest.raises(ValueError, match=r"(?s)best_value.*packed|packed.*best_value"):
+            checkpointer.restore(tmp_path / "ckpt",
+                                 jax.tree.map(ocp.utils.to_shape_dtype_struct, target))
+        restore_from_0_1 = _docs_snippet("def restore_from_0_1")["restore_from_0_1"]
+        restored = restore_from_0_1(checkpointer, tmp_path / "ckpt", target)
+    finally:
+        checkpointer.close()
+    assert isinstance(restored["opt_state"][1], js.PlateauState)
+    _continue_bit_for_bit(step, saved, (restored["params"], restored["opt_state"]))
+
+
+# -- docs/plateau.md -------------------------------------------------------------------------------
+
+DOCS = (pathlib.Path(__file__).parents[1] / "docs" / "plateau.md").read_text()
+
+
+def _docs_snippet(marker: str, out: io.StringIO | None = None) -> dict:
+    """Runs the one Python block of docs/plateau.md that contains `marker`, as a user would
+    (optax's and flax's code need standard dtype promotion); returns its namespace."""
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", DOCS, re.S) if marker in b]
+    with contextlib.redirect_stdout(out or io.StringIO()), jax.numpy_dtype_promotion("standard"):
+        exec(compile(block, f"docs/plateau.md:{marker}", "exec"), namespace := {})
+    return namespace
+
+
+def test_docs_first_example_trains_and_reduces():
+    out = io.StringIO()
+    ns = _docs_snippet("def train_step(params, opt_state, batch)", out)
+    lines = [line.split() for line in out.getvalue().splitlines()]
+    assert [int(line[0]) for line in lines] == [199, 399, 599]
+    scales = [float(line[2]) for line in lines]
+    assert scales == sorted(scales, reverse=True) and scales[-1] < 1.0
+    assert float(js.plateau_scale(ns["opt_state"])) == scales[-1]
+
+
+def test_docs_multisteps_composition():
+    """After MultiSteps with accumulation_steps=k: one observation per update, the mean of its k
+    micro-batch values, and the updates of a plain chain fed those means. Inside MultiSteps: the
+    plateau sees only the last micro-batch of each update."""
+    ns = _docs_snippet("optax.MultiSteps(optax.adam(1e-3)")
+    k, after = ns["k"], ns["opt"]
+    inside = optax.MultiSteps(optax.chain(optax.adam(1e-3), js.reduce_on_plateau(
+        factor=0.5, patience=5)), every_k_schedule=k).gradient_transformation()
+    plain = optax.chain(optax.adam(1e-3), js.reduce_on_plateau(factor=0.5, patience=5))
+    # Per update: micro-batch values whose mean keeps improving while the last one gets worse.
+    groups = np.asarray([[2.0 - 0.25 * j, 0.5, 0.5, 1.0 + 0.125 * j] for j in range(12)])
+    assert groups.shape[1] == k
+    grads = jnp.ones(3, jnp.float32)
+    with jax.numpy_dtype_promotion("standard"):
+        update = jax.jit(lambda tx, u, s, v: tx.update(u, s, value=v), static_argnums=0)
+        states = {name: tx.init(jnp.zeros(3)) for name, tx in
+                  [("after", after), ("inside", inside), ("mean", plain), ("last", plain)]}
+        for values in groups:
+            for i, v in enumerate(values):
+                u_after, states["after"] = update(after, grads, states["after"], np.float32(v))
+                _, states["inside"] = update(inside, grads, states["inside"], np.float32(v))
+                if i < k - 1:  # no update yet, and the scale has not moved
+                    assert not np.any(np.asarray(u_after))
+            u_mean, states["mean"] = update(plain, grads, states["mean"],
+                                            np.float32(values.mean()))
+            _, states["last"] = update(plain, grads, states["last"], np.float32(values[-1]))
+            np.testing.assert_allclose(u_after, u_mean, rtol=1e-6)
+            assert js.plateau_scale(states["after"]) == js.plateau_scale(states["mean"])
+            jax.tree.map(np.testing.assert_array_equal, states["after"][1], states["mean"][1])
+            jax.tree.map(np.testing.assert_array_equal, states["inside"].inner_opt_state[1],
+                         states["last"][1])
+    assert float(js.plateau_scale(states["after"])) == 1.0  # the means improved throughout
+    assert float(js.plateau_scale(states["inside"])) < 1.0  # the last values got worse
+
+
+def test_docs_nnx_example():
+    nnx = pytest.importorskip("flax.nnx")
+    ns = _docs_snippet("nnx.Optimizer(model, tx")
+    scale = js.plateau_scale(nnx.state(ns["optimizer"]))
+    assert float(scale) == float(js.plateau_scale(ns["optimizer"].opt_state)) < 1.0
+
+
+def test_docs_linen_train_state_passes_the_metric():
+    """The docs' TrainState gives the plain optax chain's params and plateau state; flax's own
+    apply_gradients raises the plateau's "needs the metric" error."""
+    train_state = pytest.importorskip("flax.training.train_state")
+    ns = _docs_snippet("class TrainState(train_state.TrainState)")
+    tx, x, y = ns["tx"], ns["x"], ns["y"]
+    params = ns["model"].init(jax.random.key(2), x)
+
+    @jax.jit
+    def plain_step(params, opt_state):
+        loss_fn = lambda p: jnp.mean((ns["model"].apply(p, x) - y) ** 2)  # noqa: E731
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        updates, opt_state = tx.update(grads, opt_state, params, value=loss)
+        return optax.apply_updates(params, updates), opt_state
+
+    with jax.numpy_dtype_promotion("standard"):
+        opt_state = tx.init(params)
+        for _ in range(50):
+            params, opt_state = plain_step(params, opt_state)
+        jax.tree.map(np.testing.assert_array_equal, params, ns["state"].params)
+        jax.tree.map(np.testing.assert_array_equal, opt_state, ns["state"].opt_state)
+        assert float(js.plateau_scale(opt_state)) < 1.0 and int(ns["state"].step) == 50
+        flax_state = train_state.TrainState.create(apply_fn=ns["model"].apply, params=params,
+                                                   tx=tx)
+        with pytest.raises(TypeError, match="needs the metric"):
+            flax_state.apply_gradients(grads=params)
 
 
 # -- bad input -----------------------------------------------------------------------------------
