@@ -174,11 +174,19 @@ def flag(name: str, value: Any) -> bool:
     return bool(value)
 
 
+def _ndim(values: Any) -> int:
+    """The number of dimensions of a (possibly nested) sequence; -1 for a ragged one."""
+    try:
+        return np.ndim(values)
+    except ValueError:  # NumPy refuses ragged nested sequences
+        return -1
+
+
 def int_sequence(name: str, values: Any, *, low: int = 0, sorted_: bool = True) -> Any:
     """A 1-D sequence of integers >= low, non-decreasing; returned as an int32 NumPy array."""
     if is_traced(values):
         return values
-    if isinstance(values, (str, bytes)) or np.ndim(values) != 1:
+    if isinstance(values, (str, bytes)) or _ndim(values) != 1:
         raise ValueError(f"{name} must be a 1-D sequence of integers, {_show(name, values)}")
     if any(is_traced(v) for v in values):
         return values

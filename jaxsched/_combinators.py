@@ -22,6 +22,7 @@ import numpy as np
 from jax import lax
 
 from . import _checks as check
+from ._checks import _ndim
 from ._numerics import divmod_steps, fractions, mix, power, progress, promote_step
 from ._ramps import check_shape, rise
 from ._schedule import Schedule, as_count, as_float, float_dtype, register, step_count
@@ -266,7 +267,7 @@ def _float_values(name: str, values: Any) -> Any:
     """A 1-D sequence of finite numbers, as a float64 NumPy array (kept as is when traced)."""
     if check.is_traced(values):
         return values
-    if isinstance(values, (str, bytes)) or np.ndim(values) != 1:
+    if isinstance(values, (str, bytes)) or _ndim(values) != 1:
         raise ValueError(f"{name} must be a 1-D sequence of numbers, got {name}={values!r}")
     if any(check.is_traced(v) for v in values):
         return jnp.stack([jnp.asarray(v) for v in values])
