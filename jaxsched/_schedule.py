@@ -488,7 +488,11 @@ def _from_json(v: Any, path: str) -> Any:
     if isinstance(v, Mapping):
         return _from_config(v, path)
     if isinstance(v, list) and _is_numeric_list(v):
-        return np.asarray(v)  # arrays of hyperparameters, boundaries and values
+        try:
+            return np.asarray(v)  # arrays of hyperparameters, boundaries and values
+        except ValueError:
+            raise ValueError(f"{path} must be a list of numbers or an array of one shape, got "
+                             f"the ragged list {v!r}") from None
     if isinstance(v, list):
         return [_from_json(x, f"{path}[{i}]") for i, x in enumerate(v)]
     return v
