@@ -3,9 +3,13 @@
     python benchmarks/bench_shapes.py            # full run (about a minute on 2 CPU cores)
     python benchmarks/bench_shapes.py --quick    # fewer repetitions
 
-1. Eager calls with a Python int (what a logging loop does every step): at steps in arithmetic
-   progression (served from prefetched blocks) and at random steps (one compiled call each).
-2. SGDR with 10 and 1000 cycles: jaxpr size, compile time, jitted call, 100k steps under jit.
+1. The first 20 eager calls of a fresh schedule, compilation included, each in a fresh process.
+2. Eager calls with a Python int (what a logging loop does every step), with and without reading
+   the value (``float(s(step))``, what a logger does), in order and at random steps.
+3. SGDR with 10 and 1000 cycles: jaxpr size, compile time, jitted call, 100k steps under jit.
+
+Goals (issue 14): the first 20 calls cost <= 0.3 s in all; an eager call with the value read is
+>= 15x cheaper than optax's warmup-cosine.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import subprocess
+import sys
 import time
 
 import jax
@@ -53,6 +59,38 @@ def optax_sgdr(max_lr: float, cycle_length: int, cycles: int):
     ])
 
 
+FIRST_CALLS = """
+import time
+start = time.perf_counter()
+import jaxsched as js
+imported = time.perf_counter()
+s = js.warmup(js.cosine_annealing(1e-3, 9_900), 100)
+for i in range(20):
+    float(s(i))
+first = time.perf_counter()
+s = js.warmup(js.cosine_annealing(2e-3, 9_900), 100)  # another schedule of the same structure
+for i in range(20):
+    float(s(i))
+second = time.perf_counter()
+print(imported - start, first - imported, second - first)
+"""
+
+
+def first_calls(processes: int) -> list[tuple[float, float, float]]:
+    """(import, first 20 calls, 20 calls of a second schedule) in seconds, per fresh process."""
+    out = []
+    for _ in range(processes):
+        result = subprocess.run([sys.executable, "-c", FIRST_CALLS], capture_output=True,
+                                text=True, check=True)
+        out.append(tuple(float(v) for v in result.stdout.split()))
+    return out
+
+
+def read(schedule):
+    """An eager call as a logger makes it: the value read back as a Python float."""
+    return lambda t: float(schedule(t))
+
+
 def compile_seconds(fn, arg) -> float:
     start = time.perf_counter()
     jax.jit(fn).lower(arg).compile()
@@ -67,10 +105,23 @@ def main() -> None:
     steps = list(range(0, 2000, 7))
 
     print(f"jax {jax.__version__}, optax {optax.__version__}, backend {jax.default_backend()}")
+    processes = 3 if args.quick else 7
+    print(f"\n## The first 20 eager calls of a fresh schedule ({processes} fresh processes)\n")
+    print("| process | import jaxsched (s) | first 20 calls (s) | 20 calls, second schedule (s) |")
+    print("|---:|---:|---:|---:|")
+    firsts = first_calls(processes)
+    for i, (imported, first, second) in enumerate(firsts):
+        print(f"| {i + 1} | {imported:.2f} | {first:.3f} | {second:.3f} |")
+    worst = max(first for _, first, _ in firsts)
+    typical = statistics.median(first for _, first, _ in firsts)
+
     print("\n## Eager call with a Python int (µs per call; median of interleaved rounds)\n")
-    print("| schedule | jaxsched | optax | optax / jaxsched |")
-    print("|---|---:|---:|---:|")
+    print("| schedule | jaxsched | optax | optax / jaxsched | jaxsched, read | optax, read "
+          "| optax / jaxsched, read |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     pairs = [
+        ("warmup + cosine", js.warmup(js.cosine_annealing(1e-3, 9_900), 100),
+         optax.warmup_cosine_decay_schedule(0.0, 1e-3, 100, 10_000)),  # the yardstick
         ("cosine decay", js.cosine_annealing(1e-3, 10_000),
          optax.cosine_decay_schedule(1e-3, 10_000)),
         ("linear", js.linear(0.0, 1e-3, 1000), optax.linear_schedule(0.0, 1e-3, 1000)),
@@ -80,22 +131,33 @@ def main() -> None:
          optax.cosine_onecycle_schedule(10_000, 1e-3)),
         ("SGDR, 10 cycles", js.sgdr(1e-3, 1000), optax_sgdr(1e-3, 1000, 10)),
     ]
-    try:  # warmup-cosine, the issue's yardstick, once the combinators exist
-        pairs.insert(0, ("warmup + cosine", js.warmup(js.cosine_annealing(1e-3, 9_900), 100),
-                         optax.warmup_cosine_decay_schedule(0.0, 1e-3, 100, 10_000)))
-    except AttributeError:
-        pass
+    ratios = {}
     for name, ours, theirs in pairs:
         a, b = interleaved(ours, theirs, steps, repeats)
-        print(f"| {name} | {a:.1f} | {b:.1f} | {b / a:.1f}× |")
+        ra, rb = interleaved(read(ours), read(theirs), steps, repeats)
+        ratios[name] = rb / ra
+        print(f"| {name} | {a:.1f} | {b:.1f} | {b / a:.1f}× | {ra:.1f} | {rb:.1f} | "
+              f"{rb / ra:.1f}× |")
 
-    print("\n## Eager call with a Python int at random steps (nothing to prefetch)\n")
-    print("| schedule | jaxsched | optax | optax / jaxsched |")
-    print("|---|---:|---:|---:|")
+    print("\n## Eager call with a Python int at random steps\n")
+    print("| schedule | jaxsched | optax | optax / jaxsched | jaxsched, read | optax, read "
+          "| optax / jaxsched, read |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     scattered = random.Random(0).sample(range(10_000), len(steps))
     for name, ours, theirs in pairs[:1] + pairs[-1:]:
         a, b = interleaved(ours, theirs, scattered, repeats)
-        print(f"| {name} | {a:.1f} | {b:.1f} | {b / a:.1f}× |")
+        ra, rb = interleaved(read(ours), read(theirs), scattered, repeats)
+        ratios[f"{name}, random steps"] = rb / ra
+        print(f"| {name} | {a:.1f} | {b:.1f} | {b / a:.1f}× | {ra:.1f} | {rb:.1f} | "
+              f"{rb / ra:.1f}× |")
+
+    print("\n## Goals (issue 14)\n")
+    print(f"- first 20 eager calls of a fresh schedule, compilation included: median "
+          f"{typical:.3f} s of {processes} fresh processes (worst {worst:.3f} s); goal <= 0.3 s "
+          f"-> {'met' if typical <= 0.3 else 'missed'}")
+    for name in ("warmup + cosine", "warmup + cosine, random steps"):
+        print(f"- eager call with the value read, {name}: {ratios[name]:.1f}x cheaper than "
+              f"optax's; goal >= 15x -> {'met' if ratios[name] >= 15 else 'missed'}")
 
     print("\n## SGDR: constant size in the number of cycles\n")
     print("| cycles | library | jaxpr eqns | compile (s) | jitted call (µs) | 100k steps (ms) |")
@@ -106,7 +168,7 @@ def main() -> None:
         rows = {"jaxsched": js.sgdr(1e-3, 100), "optax": optax_sgdr(1e-3, 100, cycles)}
         for lib, s in rows.items():
             eqns = len(jax.make_jaxpr(s)(t0).eqns)
-            comp = compile_seconds(s, t0)
+            comp = compile_seconds(lambda t, s=s: s(t), t0)  # a fresh function: no cache hit
             call = jax.jit(s)
             call_us = per_call_us(call, [jnp.int32(i) for i in range(0, 5000, 37)], repeats)
             batch = jax.jit(jax.vmap(s))
