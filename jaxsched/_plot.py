@@ -59,9 +59,23 @@ def _label(schedule: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def _default_range(items: list[tuple[Any, Any]]) -> int:
+    """The largest horizon plus a tenth of it (at least one step), or a ValueError."""
+    horizons = []
+    for name, s in items:
+        horizon = getattr(s, "horizon", None)
+        if horizon is None:
+            which = "the schedule" if name is None else f"schedules[{name!r}]"
+            raise ValueError(f"num_steps is needed: {which} has no horizon (it is periodic or "
+                             f"asymptotic, or not a jaxsched schedule)")
+        horizons.append(horizon)
+    longest = max(horizons)
+    return longest + max(1, longest // 10)
+
+
 def plot(
     schedules: Callable[[Any], Any] | Mapping[str, Callable[[Any], Any]],
-    num_steps: int,
+    num_steps: int | None = None,
     ax: Any = None,
     *,
     start: int = 0,
@@ -84,7 +98,9 @@ def plot(
     Args:
       schedules: a `Schedule` (or any callable ``step -> lr`` that accepts an array of steps), or
         a dict ``{name: schedule}`` drawn in order with the names in the legend.
-      num_steps: draw steps below this number.
+      num_steps: draw steps below this number. By default, the largest `horizon` of the
+        schedules plus a tenth of it (at least one step), so the value they settle at shows; a
+        schedule without a horizon (periodic, asymptotic) needs `num_steps`.
       ax: the matplotlib axes to draw on; a new figure and axes when None.
       start: the first step drawn.
       log_scale: a logarithmic y axis (values <= 0 are not drawn there).
@@ -110,7 +126,6 @@ def plot(
       >>> plt.close("all")
     """
     _require_matplotlib()
-    steps = steps_to_draw(num_steps, start)
     many = isinstance(schedules, Mapping)
     items = list(schedules.items()) if many else [(None, schedules)]
     if not items:
@@ -119,6 +134,9 @@ def plot(
         if not callable(s):
             where = "schedules" if name is None else f"schedules[{name!r}]"
             raise TypeError(f"{where} must be a schedule (callable step -> lr), got {s!r}")
+    if num_steps is None:
+        num_steps = _default_range(items)
+    steps = steps_to_draw(num_steps, start)
     if ax is None:
         import matplotlib.pyplot as plt
 

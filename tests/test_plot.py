@@ -49,6 +49,16 @@ def test_a_dict_draws_one_labelled_line_each_in_order_with_a_legend():
     assert ax.get_title() == ""
 
 
+def test_the_default_range_is_the_horizon_and_a_tenth():
+    s = js.warmup(js.cosine_annealing(1.0, 150), 50)
+    (line,) = js.plot(s).get_lines()
+    np.testing.assert_array_equal(line.get_xdata(), np.arange(220))  # horizon 200, +20
+    lines = js.plot({"short": js.linear(1.0, 0.0, 10), "long": s}).get_lines()
+    assert [len(line.get_xdata()) for line in lines] == [220, 220]
+    with pytest.raises(ValueError, match=r"num_steps is needed: schedules\['cyc'\] has no"):
+        js.plot({"cyc": js.cyclic(0.0, 1.0, 10), "long": s})
+
+
 def test_many_steps_are_sampled_evenly_with_the_last_step_included():
     s = js.linear(1.0, 0.0, steps=10**7)
     ax = js.plot(s, 10**7, log_scale=True, title="long")
