@@ -2,7 +2,7 @@
 
 Each check raises ``ValueError`` (``TypeError`` for a value of the wrong kind) whose message
 starts with the argument's name and shows the bad value, e.g.
-``cycle_length must be a positive integer, got cycle_length=0``. Checks that need concrete values
+``steps must be a number of steps >= 0, got steps=-1``. Checks that need concrete values
 are skipped for traced ones (a schedule built inside `jax.vmap` or `jax.grad`).
 """
 

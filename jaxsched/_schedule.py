@@ -502,7 +502,9 @@ def from_config(config: Mapping[str, Any]) -> Schedule:
     """Builds the schedule that `to_config` described.
 
     Every argument goes through the public constructor, so a config is validated exactly as code
-    is; errors name the path of the bad field, e.g. ``schedules[2].cycle_length``.
+    is; errors name the path of the bad field, e.g. ``schedules[2].steps``. A config written by
+    jaxsched 0.1 loads: its renamed fields (``max_lr``, ``cycle_length``, ...; see CHANGELOG.md)
+    are read under their 1.0 names.
 
     Args:
       config: a dict with ``"kind"`` and the constructor's arguments (missing ones take their
@@ -569,7 +571,7 @@ def _translate_0_1(kind: str, config: Mapping[str, Any], prefix: str) -> Mapping
 
 
 def _prefix_path(message: str, path: str) -> str:
-    """Turns 'cycle_length must be ...' into 'schedules[2].cycle_length must be ...'."""
+    """Turns 'steps must be ...' into 'schedules[2].steps must be ...'."""
     if not path or message.startswith(path):
         return message
     return f"{path}.{message}"
