@@ -174,7 +174,8 @@ class Schedule:
       two schedules are equal (``==``, and equal hashes) when they have the same kind, the same
       structure (static arguments, sub-schedules) and the same hyperparameters: Python numbers
       by type and value (``constant(1) != constant(1.0)``: integer and float arithmetic), arrays
-      by dtype, shape and bits. So an equal schedule built again is a cache hit as a ``jax.jit`` static argument.
+      by dtype, shape and bits. So an equal schedule built again is a cache hit as a ``jax.jit``
+      static argument.
       A schedule holding traced hyperparameters (built inside ``jit``/``vmap``/``grad``) equals
       only itself and hashes by identity: its values are not known. Pickling and copying keep
       the constructor's arguments only; nothing computed or compiled on the side changes what a
