@@ -182,6 +182,8 @@ def scale_by_schedule(
     optax). `js.learning_rate` and `js.hyperparams` read it. It is a pytree of arrays with fixed
     dtypes (uint32 words, a float32 value): it checkpoints and resumes bit for bit, and is
     replicated on every device. Resuming with a different schedule applies the stored value once.
+    Inside ``optax.MultiSteps`` the inner update is kept only at the k-th call, with the count
+    that call passed: pass the tokens of the whole accumulated batch there.
 
     Args:
       schedule: a function of an integer step, e.g. any jaxsched schedule; for the tokens and
