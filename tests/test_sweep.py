@@ -4,6 +4,8 @@ argument (b), or the stacked schedules under `jax.vmap` (c); both give the runs'
 Constructors are called with positional arguments (their keyword names are being renamed).
 """
 
+import contextlib
+import io
 import re
 from pathlib import Path
 
@@ -120,3 +122,18 @@ def test_stacked_runs_under_vmap_match_the_sequential_runs(tiny_problem):
     swept = np.array([float(one_jit(s, *args)) for s in schedules])
     batched = jax.jit(jax.vmap(run, in_axes=(0, None, None, None, None)))
     np.testing.assert_allclose(np.asarray(batched(js.stack(schedules), *args)), swept, rtol=1e-6)
+
+
+def test_the_docs_sweep_example_runs_and_compiles_once():
+    """docs/sweeps.md, "A sweep in one compile": run as a user runs it (standard promotion)."""
+    page = (ROOT / "docs" / "sweeps.md").read_text()
+    section = page.split("<!-- sweep-example -->", 1)[1].split("<!-- /sweep-example -->", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), jax.numpy_dtype_promotion("standard"):
+        exec(compile(code, "docs/sweeps.md", "exec"), namespace := {})
+    lines = out.getvalue().splitlines()
+    assert lines.count("tracing run") == 2 and lines[-1] == "True", lines
+    losses = namespace["losses"]
+    assert len(set(losses)) == 4 and all(v < 0.5 * float(namespace["loss"](jnp.zeros(8)))
+                                         for v in losses)  # four different runs that trained
