@@ -46,11 +46,14 @@ TORCH_COUNTERPARTS = {
 # Shapes whose only reference is another library.
 OTHER_REFERENCES = {
     "inverse_sqrt": "transformers", "warmup_stable_decay": "transformers",
-    "inverse_time_decay": "keras",
+    "inverse_time_decay": "keras", "tanh_decay": "timm",
 }
 
 # Known disagreements the lead can act on: case id -> reason (empty when there are none).
-XFAIL: dict[str, str] = {}
+XFAIL: dict[str, str] = {
+    "sgdr-timm-mult1.5-limit4": "float cycle_mult: the cycle start m**i computed in float32 moves "
+                                "the position near a cycle's end (step 81: rel. err 6e-5)",
+}
 
 EAGER_POINTS = 8  # steps per case checked one eager call at a time
 

@@ -379,35 +379,51 @@ def keras_cases() -> None:
 # -- timm ------------------------------------------------------------------------------------------
 
 
-def _timm_cosine_scheduler():
-    """timm's CosineLRScheduler class. timm's package ``__init__`` imports its model zoo, which
-    needs torchvision; the scheduler modules need only torch, so where the normal import fails they
-    are loaded (the real files, unchanged) under bare placeholder packages."""
+def timm_module(name: str) -> types.ModuleType:
+    """A module of ``timm.scheduler``. timm's package ``__init__`` imports its model zoo, which
+    needs a torchvision built for the installed torch; the scheduler modules need only torch, so
+    where the normal import fails they are loaded (the real files, unchanged) under bare
+    placeholder packages."""
     try:
-        from timm.scheduler.cosine_lr import CosineLRScheduler
-        return CosineLRScheduler
+        return importlib.import_module(f"timm.scheduler.{name}")
     except Exception:  # noqa: BLE001
         pass
     spec = importlib.util.find_spec("timm")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("timm is not installed")
-    for name in [m for m in sys.modules if m == "timm" or m.startswith("timm.")]:
-        del sys.modules[name]
+    for mod in [m for m in sys.modules if m == "timm" or m.startswith("timm.")]:
+        del sys.modules[mod]
     root = Path(list(spec.submodule_search_locations)[0])
-    for name, path in [("timm", root), ("timm.scheduler", root / "scheduler")]:
-        pkg = types.ModuleType(name)
+    for package, path in [("timm", root), ("timm.scheduler", root / "scheduler")]:
+        pkg = types.ModuleType(package)
         pkg.__path__ = [str(path)]
-        sys.modules[name] = pkg
-    return importlib.import_module("timm.scheduler.cosine_lr").CosineLRScheduler
+        sys.modules[package] = pkg
+    return importlib.import_module(f"timm.scheduler.{name}")
+
+
+def timm_case(case_id: str, kind: str, kwargs: dict, module: str, cls_name: str,
+              t_kwargs: dict, *, lr: float, steps: Iterable[int], note: str = "") -> None:
+    """timm's scheduler stepped with ``.step(t)`` (its epoch index), read from the optimizer."""
+    sched_cls = getattr(timm_module(module), cls_name)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+    sched = sched_cls(opt, **t_kwargs)
+    steps = sorted(set(steps))
+    values = []
+    for t in steps:
+        sched.step(t)
+        values.append(float(opt.param_groups[0]["lr"]))
+    add(case_id, kind, kwargs, steps, values,
+        reference=f"{call_repr(f'timm.scheduler.{cls_name}', t_kwargs)} on "
+                  f"torch.optim.SGD(lr={lr!r}), .step(t)",
+        library=f"timm=={version('timm')}", note=note)
 
 
 def timm_cases() -> None:
     try:
-        cosine_cls = _timm_cosine_scheduler()
+        timm_module("cosine_lr")
     except Exception as e:  # noqa: BLE001
         print(f"skipping timm references: {type(e).__name__}: {e}", file=sys.stderr)
         return
-    lib = f"timm=={version('timm')}"
 
     # sgdr with cycle_decay <-> CosineLRScheduler(cycle_decay=...), which scales each cycle's peak
     # (not max − min) by cycle_decay**i, as jaxsched does. cycle_limit is raised so that it keeps
@@ -417,22 +433,69 @@ def timm_cases() -> None:
         ("sgdr-timm-decay-mult1-floor", 0.1, 7, 1, 0.8, 0.001, range(120)),
         ("sgdr-timm-decay-mult2", 0.5, 4, 2, 0.7, 0.01, range(125)),
     ]:
-        t_kwargs = {"t_initial": t0, "lr_min": lr_min, "cycle_mul": mult, "cycle_decay": decay,
-                    "cycle_limit": 10**6, "t_in_epochs": True}
-        param = torch.nn.Parameter(torch.zeros(1))
-        opt = torch.optim.SGD([param], lr=lr)
-        sched = cosine_cls(opt, **t_kwargs)
-        steps = sorted(set(steps))
-        values = []
-        for t in steps:
-            sched.step(t)
-            values.append(float(opt.param_groups[0]["lr"]))
-        add(cid, "sgdr",
-            {"init_value": lr, "cycle_steps": t0, "end_value": lr_min, "cycle_mult": mult,
-             "cycle_decay": decay}, steps, values,
-            reference=f"{call_repr('timm.scheduler.CosineLRScheduler', t_kwargs)} on "
-                      f"torch.optim.SGD(lr={lr!r}), .step(t)",
-            library=lib)
+        timm_case(cid, "sgdr",
+                  {"init_value": lr, "cycle_steps": t0, "end_value": lr_min, "cycle_mult": mult,
+                   "cycle_decay": decay},
+                  "cosine_lr", "CosineLRScheduler",
+                  {"t_initial": t0, "lr_min": lr_min, "cycle_mul": mult, "cycle_decay": decay,
+                   "cycle_limit": 10**6, "t_in_epochs": True}, lr=lr, steps=steps)
+
+    # sgdr(cycles=, float cycle_mult) <-> cycle_limit and a float cycle_mul: after `cycles`
+    # cycles both hold lr_min. (Cycle i of a float cycle_mul starts at t0·(m^i − 1)/(m − 1),
+    # which need not be a whole step.)
+    for cid, lr, t0, mult, decay, lr_min, limit, last in [
+        ("sgdr-timm-mult1.5-limit4", 1.0, 10, 1.5, 1.0, 0.0, 4, 100),
+        ("sgdr-timm-mult1.5-decay-limit3", 0.5, 8, 1.5, 0.8, 0.01, 3, 60),
+        ("sgdr-timm-mult1-limit3", 0.2, 20, 1, 0.5, 0.0, 3, 80),
+        ("sgdr-timm-mult2.5-limit2", 0.3, 6, 2.5, 0.9, 0.001, 2, 30),
+    ]:
+        timm_case(cid, "sgdr",
+                  {"init_value": lr, "cycle_steps": t0, "end_value": lr_min, "cycle_mult": mult,
+                   "cycle_decay": decay, "cycles": limit},
+                  "cosine_lr", "CosineLRScheduler",
+                  {"t_initial": t0, "lr_min": lr_min, "cycle_mul": mult, "cycle_decay": decay,
+                   "cycle_limit": limit, "t_in_epochs": True}, lr=lr, steps=range(last + 1))
+
+    # cosine_annealing(k=) <-> CosineLRScheduler(k_decay=k) with its default cycle_limit=1 (one
+    # cycle, then lr_min: what cosine_annealing holds past its steps).
+    for cid, lr, t0, lr_min, k in [
+        ("cosine-timm-k2", 1.0, 100, 0.0, 2.0),
+        ("cosine-timm-k0.5-floor", 0.1, 50, 1e-3, 0.5),
+        ("cosine-timm-k1.5-odd", 0.3, 37, 0.01, 1.5),
+        ("cosine-timm-k1", 0.05, 20, 0.0, 1.0),
+    ]:
+        timm_case(cid, "cosine_annealing",
+                  {"init_value": lr, "steps": t0, "end_value": lr_min, "k": k},
+                  "cosine_lr", "CosineLRScheduler",
+                  {"t_initial": t0, "lr_min": lr_min, "k_decay": k, "t_in_epochs": True},
+                  lr=lr, steps=range(t0 + 11))
+
+    # tanh_decay <-> TanhLRScheduler (cycle_limit=1, its default: lr_min after one cycle).
+    for cid, lr, t0, lb, ub, lr_min in [
+        ("tanh-timm-defaults", 1.0, 10, -7.0, 3.0, 0.0),
+        ("tanh-timm-floor", 0.1, 100, -6.0, 4.0, 1e-3),
+        ("tanh-timm-odd", 0.5, 37, -7.0, 3.0, 0.01),
+        ("tanh-timm-narrow", 2e-3, 60, -2.0, 1.0, 0.0),
+    ]:
+        timm_case(cid, "tanh_decay",
+                  {"init_value": lr, "steps": t0, "end_value": lr_min, "lower": lb, "upper": ub},
+                  "tanh_lr", "TanhLRScheduler",
+                  {"t_initial": t0, "lb": lb, "ub": ub, "lr_min": lr_min, "t_in_epochs": True},
+                  lr=lr, steps=range(t0 + 11))
+
+    # multistep_decay <-> MultiStepLRScheduler, which decays one step before each milestone
+    # ("milestone m applies at t == m - 1", its get_curr_decay_steps): boundaries m − 1.
+    for cid, lr, milestones, rate, last in [
+        ("multistep-timm", 0.1, [30, 60, 80], 0.1, 100),
+        ("multistep-timm-repeated", 1.0, [3, 6, 6], 0.5, 12),
+        ("multistep-timm-first-step", 0.01, [1, 5], 2.0, 10),
+    ]:
+        timm_case(cid, "multistep_decay",
+                  {"init_value": lr, "boundaries": [m - 1 for m in milestones], "gamma": rate},
+                  "multistep_lr", "MultiStepLRScheduler",
+                  {"decay_t": milestones, "decay_rate": rate, "t_in_epochs": True},
+                  lr=lr, steps=range(last + 1),
+                  note="timm's milestone m is jaxsched's boundary m - 1")
 
 
 def main() -> None:
