@@ -184,9 +184,17 @@ def test_hyperparams_finds_everything_by_path():
     assert float(rates["encoder"]) == pytest.approx(1e-3) and float(rates["frozen"]) == 0.0
 
 
-def test_a_name_found_twice_is_numbered():
-    opt = optax.chain(optax.sgd(0.1), js.reduce_on_plateau(), js.reduce_on_plateau())
-    assert list(js.hyperparams(opt.init(PARAMS))) == ["plateau_scale", "plateau_scale#2"]
+def test_a_name_found_twice_is_numbered_and_optax_plateaus_count():
+    opt = optax.chain(optax.sgd(SCHEDULE), js.reduce_on_plateau(),
+                      optax.contrib.reduce_on_plateau(factor=0.5, patience=0))
+    state = opt.init(PARAMS)
+    with jax.numpy_dtype_promotion("standard"):  # optax's code is not written for strict mode
+        for value in [1.0, 2.0]:  # optax's plateau halves its scale at the second value
+            _, state = opt.update(GRAD, state, PARAMS, value=value)
+    hyper = js.hyperparams(state)
+    assert list(hyper) == ["plateau_scale", "plateau_scale#2"]
+    assert float(hyper["plateau_scale#2"]) == 0.5
+    assert float(js.learning_rate(state, SCHEDULE)) == pytest.approx(0.5 * float(SCHEDULE(2)))
 
 
 def test_flax_nnx_optimizer_and_its_state():
