@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _checks as check
-from ._numerics import fractions
+from ._numerics import fractions, promote_step
 from ._ramps import anneal, check_shape
 from ._schedule import Schedule, as_count, as_float, float_dtype, register, step_count
 
@@ -46,13 +46,14 @@ class _Cooldown(Schedule):
     static = frozenset({"shape"})
 
     def _at(self, t):
-        start, n = as_count(self.start, t), as_count(self.steps, t)
         value = self.schedule._at(t)
         end = as_float(self.end_value, t)
-        done = jnp.clip(t - start, jnp.zeros((), t.dtype), n)
-        f, g = fractions(done, n, t)
+        u = promote_step(t, self.steps)  # float positions for a fractional length
+        start, n = as_count(self.start, u), as_count(self.steps, u)
+        done = jnp.clip(u - start, jnp.zeros((), u.dtype), n)
+        f, g = fractions(done, n, u)
         annealed = anneal(self.shape, value, end, f, g)
-        return jnp.where(t < start, value, jnp.where(t - start >= n, end, annealed))
+        return jnp.where(u < start, value, jnp.where(u - start >= n, end, annealed))
 
     def _horizon(self):
         start, n = step_count(self.start), step_count(self.steps)
@@ -83,7 +84,8 @@ def cooldown(schedule: Schedule, start: Any, steps: Any, shape: str = "linear",
     Args:
       schedule: the schedule to anneal.
       start: the first step of the cooldown, an integer >= 0 (may be traced).
-      steps: its length ``n``, an integer >= 0.
+      steps: its length ``n`` >= 0: an integer, or a non-integral float (``0.2 * total``),
+        whose positions are then computed in float arithmetic.
       shape: the curve, one of "linear", "cosine", "sqrt", "square", "mirror_cosine",
         "exponential" (geometric; needs ``schedule(t) > 0`` and ``end_value > 0``).
       end_value: the value reached at ``start + steps`` and held after it.
@@ -104,7 +106,7 @@ def cooldown(schedule: Schedule, start: Any, steps: Any, shape: str = "linear",
     else:
         end_value = check.real("end_value", end_value)
     return _Cooldown(schedule=schedule, start=check.integer("start", start),
-                     steps=check.integer("steps", steps), shape=shape, end_value=end_value)
+                     steps=check.length("steps", steps), shape=shape, end_value=end_value)
 
 
 # -- shift ----------------------------------------------------------------------------------------

@@ -73,6 +73,10 @@ def test_cooldown_of_a_constant_is_wsd_and_zero_steps_jump_at_start():
     jump = js.cooldown(js.constant(2.0), 5, 0, end_value=0.25)
     assert values(jump, np.arange(8)).tolist() == [2.0] * 5 + [0.25] * 3
     assert jump.horizon == 5
+    fractional = js.cooldown(js.constant(2.0), 5, 2.5, end_value=0.5)  # e.g. 0.1 * 25 steps
+    expected = [cooldown_reference(lambda u: 2.0, 5, 2.5, "linear", 0.5, u) for u in range(10)]
+    assert_close(values(fractional, np.arange(10)), expected, rtol=2e-7)
+    assert fractional.horizon == 8
 
 
 def test_cooldown_traced_start_under_vmap_is_one_program_with_each_schedules_values():
