@@ -24,7 +24,8 @@ is off while timing. Per variant:
 * min ratio: the fastest block of the variant over the fastest constant-lr block (load only ever
   adds time, so the minima are the least disturbed figures);
 * XLA's cost analysis of the compiled step (flops and bytes accessed, as ratios to constant lr),
-  which does not depend on how busy the machine is.
+  and the number of kernels it runs (the entry computation's fusions, copies, dots, ...), which
+  do not depend on how busy the machine is.
 
 The last lines judge issue 4's goal (schedule + plateau within 1% of constant lr) from the
 interval: met if its upper end is at most 1.01, missed if its lower end is above 1.01, and not
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import re
 import statistics
 import sys
 import time
@@ -65,6 +67,17 @@ def variants(total_steps: int) -> dict[str, optax.GradientTransformationExtraArg
             optax.adam(s), optax.contrib.reduce_on_plateau()
         ),
     }
+
+
+NOT_KERNELS = {"parameter", "constant", "tuple", "get-tuple-element", "bitcast"}
+
+
+def kernel_count(compiled) -> int:
+    """The instructions of the compiled step's entry computation that run as kernels."""
+    text = compiled.as_text()
+    entry = text[text.index("\nENTRY"):]
+    entry = entry[: entry.index("\n}")]
+    return sum(op not in NOT_KERNELS for op in re.findall(r"= \S+ ([\w-]+)\(", entry))
 
 
 def mlp_init(key, sizes):
@@ -126,8 +139,10 @@ def main() -> None:
     for name, opt in variants(args.steps * (args.rounds + args.warmup)).items():
         step = make_step(opt)
         state = (params0, opt.init(params0))
-        cost = step.lower(*state, x, y).compile().cost_analysis()
+        compiled = step.lower(*state, x, y).compile()
+        cost = compiled.cost_analysis()
         cost = cost[0] if isinstance(cost, list) else cost  # older JAX: a list of one dict
+        cost["kernels"] = kernel_count(compiled)
         p, s, loss = step(*state, x, y)  # compile and warm up
         jax.block_until_ready(loss)
         runs[name] = {"step": step, "state": (p, s), "times": [], "cost": cost}
@@ -161,8 +176,8 @@ def main() -> None:
           f"{wall:.1f} s timed")
     print()
     print("| variant | median per step | time ratio [95% interval] | min ratio "
-          "| XLA flops ratio | XLA bytes ratio |")
-    print("|---|---|---|---|---|---|")
+          "| XLA flops ratio | XLA bytes ratio | kernels |")
+    print("|---|---|---|---|---|---|---|")
     ratios = {}
     for name, run in runs.items():
         med = statistics.median(run["times"]) / args.steps
@@ -174,15 +189,16 @@ def main() -> None:
             for k in ("flops", "bytes accessed")
         )
         print(f"| {name} | {med * 1e6:.1f} µs | {ratio:.3f} [{low:.3f}, {high:.3f}] "
-              f"| {fastest:.3f} | {flops:.6f} | {nbytes:.6f} |")
+              f"| {fastest:.3f} | {flops:.6f} | {nbytes:.6f} | {run['cost']['kernels']} |")
 
     _, low, high = ratios[COPY]
     print()
     print(f"A/A control ({COPY} vs {BASE}): interval [{low:.3f}, {high:.3f}], half-width "
           f"{(high - low) / 2 * 100:.2f}%; differences much smaller than that are not resolved.")
     own = paired_ratio(runs[PLATEAU]["times"], runs[SCHEDULE]["times"], rng, args.resamples)
+    extra = runs[PLATEAU]["cost"]["kernels"] - runs[SCHEDULE]["cost"]["kernels"]
     print(f"The plateau alone ({PLATEAU} vs {SCHEDULE}): {own[0]:.3f} "
-          f"[{own[1]:.3f}, {own[2]:.3f}].")
+          f"[{own[1]:.3f}, {own[2]:.3f}]; {extra} more kernel(s).")
     ratio, low, high = ratios[PLATEAU]
     verdict = ("met" if high <= GOAL else "missed" if low > GOAL
                else "not resolved by this run (the interval contains 1.01)")

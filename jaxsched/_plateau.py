@@ -55,10 +55,21 @@ class PlateauState(NamedTuple):
     pytree of one array: it checkpoints as it is and is replicated when placed on several devices.
 
     jaxsched 0.1 stored the six fields as six arrays. Such a checkpoint does not restore into this
-    layout (a restore against the new structure fails, naming the fields); restore it without a
-    target, which gives the six arrays by name, and build the state with `from_fields`::
+    layout (orbax, restoring into the new structure, names the missing ``packed`` and the
+    unexpected ``scale``, ``best_value``, ...): restore the six arrays by name (against the
+    layout ``state.unpack()`` gives) and pack them with `from_fields`; the docs' page on reduce
+    on plateau has the few lines that do it for a whole train state::
 
-        state = js.PlateauState.from_fields(**restored_plateau_fields)
+        state = js.PlateauState.from_fields(**restored_fields)
+
+    Example:
+      >>> import jaxsched as js
+      >>> state = js.reduce_on_plateau().init(None)
+      >>> state.packed.shape, f"{float(state.scale):.1f}", int(state.wait)
+      ((6,), '1.0', 0)
+      >>> state = js.PlateauState.from_fields(**(state.unpack() | {"scale": 0.5}))
+      >>> f"{float(state.scale):.2f}"
+      '0.50'
     """
 
     packed: jax.Array
@@ -106,11 +117,9 @@ class PlateauState(NamedTuple):
         return self._field("accumulated_value")
 
     def __repr__(self) -> str:
-        try:
-            fields = ", ".join(f"{k}={v}" for k, v in self.unpack().items())
-        except Exception:  # not an array of six (e.g. a tree of shapes or of None)
+        if not isinstance(self.packed, (jax.Array, np.ndarray)):  # e.g. jax.eval_shape's shapes
             return f"PlateauState(packed={self.packed!r})"
-        return f"PlateauState({fields})"
+        return f"PlateauState({', '.join(f'{k}={v}' for k, v in self.unpack().items())})"
 
 
 def _pack(name: str, value: Any) -> jax.Array:
