@@ -45,6 +45,7 @@ from ._plans import cooldown as cooldown
 from ._plans import extend as extend
 from ._plans import noise as noise
 from ._plans import shift as shift
+from ._plans import wsd_cycles as wsd_cycles
 from ._plateau import PlateauState as PlateauState
 from ._plateau import plateau_scale as plateau_scale
 from ._plateau import reduce_on_plateau as reduce_on_plateau

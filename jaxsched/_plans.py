@@ -1,4 +1,4 @@
-"""Changing the plan: `cooldown`, `shift`, `extend` and `noise`.
+"""Changing the plan: `cooldown`, `shift`, `extend`, `noise`, and WSD in cycles (`wsd_cycles`).
 
 Combinators for runs whose length is not fixed up front (API.md §3): anneal any schedule to an end
 value from a step chosen late (`cooldown`, also with a traced ``start``, so that one compiled
@@ -16,11 +16,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _checks as check
+from ._combinators import join, warmup
+from ._decays import constant
 from ._numerics import fractions, promote_step
 from ._ramps import anneal, check_shape
 from ._schedule import Schedule, as_count, as_float, float_dtype, register, step_count
 
-__all__ = ["cooldown", "extend", "noise", "shift"]
+__all__ = ["cooldown", "extend", "noise", "shift", "wsd_cycles"]
 
 _INT32_MAX = int(np.iinfo(np.int32).max)
 
@@ -377,3 +379,78 @@ def _noise_config(schedule: Schedule, key: Any, std: Any, start: Any = 0, end: A
 
 _noise_config.__name__ = "noise"
 register(_noise_config)
+
+
+# -- WSD in cycles --------------------------------------------------------------------------------
+
+
+def _per_cycle(name: str, value: Any, n: int) -> list[Any]:
+    """A number for every cycle, or one per cycle: a list of `n`."""
+    if np.ndim(value) == 0:
+        return [value] * n
+    if check.is_traced(value):
+        return [value[i] for i in range(n)]
+    values = list(value)
+    if len(values) != n:
+        raise ValueError(f"{name} must be a number or one per cycle ({n}), got {name}={value!r}")
+    return values
+
+
+def wsd_cycles(peak_value: Any, cycle_steps: Any, decay_steps: Any, warmup_steps: Any = 0,
+               rewarmup_steps: Any = 0, init_value: Any = 0.0, end_value: Any = 0.0,
+               shape: str = "linear") -> Schedule:
+    """Warmup–stable–decay in cycles: WSD-S, and cycles that re-warm from where the last ended.
+
+    Cycle ``i`` lasts ``cycle_steps[i]``: a linear warmup (``warmup_steps`` from `init_value` in
+    the first cycle; ``rewarmup_steps`` from `end_value`, where the previous cycle ended, in the
+    others), its peak held, then a `cooldown` of ``decay_steps`` to `end_value`. It is the
+    composition, one `join` of ``warmup(cooldown(constant(peak), ...), ...)``:
+
+    .. math:: \\eta_t = c_i(t - b_i), \\quad b_i = \\textstyle\\sum_{j<i} L_j, \\qquad
+              c_i = \\mathrm{warmup}(\\mathrm{cooldown}(\\mathrm{constant}(P_i),
+              L_i - W_i - D_i, D_i), W_i)
+
+    With ``rewarmup_steps=0`` the later cycles jump back to their peak: WSD-S (Wen et al. 2024,
+    arXiv:2410.05192). With re-warmups it is levanter's ``cycles`` / ``rewarmup`` (and the same
+    values, `tests/test_golden_horizon.py`). OLMo-core's ``WSDS`` starts each later period one
+    step after its boundary; ``docs/horizon.md`` writes it with `join` and `shift`.
+
+    Args:
+      peak_value: ``P_i``: a number, or one per cycle.
+      cycle_steps: ``L_i``, the cycles' lengths (positive integers; the first includes its
+        warmup).
+      decay_steps: ``D_i``, the cooldown's length: a number, or one per cycle (integers >= 0).
+      warmup_steps: the first cycle's warmup, an integer >= 0.
+      rewarmup_steps: every later cycle's warmup, an integer >= 0 (0: a jump to the peak).
+      init_value: the value at step 0.
+      end_value: the value each cooldown reaches (and the later cycles' warmups start from).
+      shape: the cooldowns' curve, as `cooldown`'s (API.md §2a).
+
+    Returns:
+      The schedule (a `join`; its config is the composition's). Its horizon is the sum of the
+      lengths.
+
+    Example:
+      >>> import jaxsched as js
+      >>> s = js.wsd_cycles([1.0, 0.5], cycle_steps=[6, 4], decay_steps=2, warmup_steps=2)
+      >>> [f"{float(s(t)):.2f}" for t in range(11)]
+      ['0.00', '0.50', '1.00', '1.00', '1.00', '0.50', '0.50', '0.50', '0.50', '0.25', '0.00']
+    """
+    lengths = check.int_sequence("cycle_steps", cycle_steps, low=1, sorted_=False)
+    if check.is_traced(lengths) or not np.shape(lengths)[0]:
+        raise ValueError(f"cycle_steps must be a non-empty list of concrete lengths, got "
+                         f"cycle_steps={cycle_steps!r}")
+    n = int(np.shape(lengths)[0])
+    peaks = _per_cycle("peak_value", peak_value, n)
+    decays = [check.integer("decay_steps", d) for d in _per_cycle("decay_steps", decay_steps, n)]
+    ramps = [check.integer("warmup_steps", warmup_steps)]
+    ramps += [check.integer("rewarmup_steps", rewarmup_steps)] * (n - 1)
+    cycles = []
+    for i, (length, peak, decay, ramp) in enumerate(zip(lengths.tolist(), peaks, decays, ramps)):
+        if not ramp + decay <= length:
+            raise ValueError(f"cycle_steps[{i}] must hold its warmup ({ramp}) and decay "
+                             f"({decay}) steps, got cycle_steps[{i}]={length}")
+        held = cooldown(constant(peak), length - ramp - decay, decay, shape=shape,
+                        end_value=end_value)
+        cycles.append(warmup(held, ramp, init_value=init_value if i == 0 else end_value))
+    return join(cycles, boundaries=np.cumsum(lengths)[:-1])

@@ -47,7 +47,8 @@ def haegele(p, plan):
 
 
 def levanter(p, plan):
-    """Cycles: each re-warms from the previous cycle's end value, holds, and decays."""
+    """Cycles: each re-warms from the previous cycle's end value, holds, and decays; the
+    composition (as docs/horizon.md writes it), checked against `wsd_cycles`."""
     lr, floor = p["learning_rate"], p["learning_rate"] * p["min_lr_ratio"]
     pieces = []
     for c in plan["cycles"]:
@@ -55,7 +56,14 @@ def levanter(p, plan):
         decay = js.cooldown(js.constant(lr), stable, c["decay_steps"], shape=p["lr_schedule"],
                             end_value=floor)
         pieces.append(js.warmup(decay, c["warmup_steps"], init_value=c["warmup_from"]))
-    return js.join(pieces, boundaries=[c["start"] for c in plan["cycles"][1:]])
+    composed = js.join(pieces, boundaries=[c["start"] for c in plan["cycles"][1:]])
+    (rewarmup,) = {c["warmup_steps"] for c in plan["cycles"][1:]}
+    built = js.wsd_cycles(lr, [c["end"] - c["start"] for c in plan["cycles"]],
+                          [c["decay_steps"] for c in plan["cycles"]],
+                          warmup_steps=plan["cycles"][0]["warmup_steps"],
+                          rewarmup_steps=rewarmup, end_value=floor, shape=p["lr_schedule"])
+    assert js.to_config(built) == js.to_config(composed)
+    return built
 
 
 def olmo(p, plan):

@@ -187,6 +187,28 @@ def test_horizon_through_the_shapes_and_combinators():
     assert js.sgdr(1.0, 10).horizon is None
 
 
+def test_wsd_cycles_is_the_composition_and_checks_each_cycle():
+    s = js.wsd_cycles([1.0, 0.8, 0.6], [40, 30, 50], decay_steps=[10, 6, 20], warmup_steps=5,
+                      rewarmup_steps=4, init_value=0.1, end_value=0.01, shape="sqrt")
+    pieces = [js.warmup(js.cooldown(js.constant(1.0), 25, 10, shape="sqrt", end_value=0.01), 5,
+                        init_value=0.1),
+              js.warmup(js.cooldown(js.constant(0.8), 20, 6, shape="sqrt", end_value=0.01), 4,
+                        init_value=0.01),
+              js.warmup(js.cooldown(js.constant(0.6), 26, 20, shape="sqrt", end_value=0.01), 4,
+                        init_value=0.01)]
+    composed = js.join(pieces, [40, 70])
+    t = np.arange(0, 130)
+    np.testing.assert_array_equal(values(s, t), values(composed, t))
+    assert s.horizon == 120 and js.to_config(s) == js.to_config(composed)
+    got = values(s, [0, 5, 29, 30, 39, 40, 44, 120])
+    assert_close(got, [0.1, 1.0, 1.0, 1.0, 0.01 + 0.99 * (1 - math.sqrt(0.9)), 0.01, 0.8, 0.01],
+                 rtol=2e-6)
+    with pytest.raises(ValueError, match=r"cycle_steps\[1\]"):
+        js.wsd_cycles(1.0, [40, 8], decay_steps=6, rewarmup_steps=4)
+    with pytest.raises(ValueError, match="peak_value"):
+        js.wsd_cycles([1.0, 0.5], [40, 30, 20], decay_steps=6)
+
+
 # -- configs --------------------------------------------------------------------------------------
 
 
