@@ -201,9 +201,10 @@ def main() -> None:
                 seconds, cache, compiles, losses = measure(VARIANTS[name], steps, sweep, args,
                                                            counter)
                 walls[name].append(seconds)
-                table[k, name[:4].strip()] = (min(walls[name]), cache, losses, compiles)
+                table[k, name[:4].strip()] = (min(walls[name]), cache, losses, compiles,
+                                              walls[name])
         for name in names:
-            seconds, cache, losses, compiles = table[k, name[:4].strip()]
+            seconds, cache, losses, compiles, _ = table[k, name[:4].strip()]
             print(f"| {k} | {name} | {cache} | {compiles} | {seconds:.2f} "
                   f"[{max(walls[name]):.2f}] | {table[k, '(a)'][0] / seconds:.1f}× | "
                   f"{losses.min():.4f}-{losses.max():.4f} |", flush=True)
@@ -228,8 +229,19 @@ def print_goals(table, ks) -> None:
               f"{'met' if speedup >= 3 else 'missed'}")
         ratios = [table[kk, v][0] / table[kk, "(a')"][0] for kk in ks]
         shown = ", ".join(f"K={kk} {r:.2f}" for kk, r in zip(ks, ratios))
-        print(f"  {v} wall time / (a')'s: {shown}; goal <= 1 at every K -> "
-              f"{'met' if max(ratios) <= 1 else 'missed'}")
+        print(f"  {v} wall time / (a')'s (fastest repeats): {shown}; goal <= 1 at every K -> "
+              f"{never_slower(table, ks, v)}")
+
+
+def never_slower(table, ks, v) -> str:
+    """'met', 'missed at K=..' (slower in every repeat) or 'not resolved at K=..' (overlap)."""
+    slower = [k for k in ks if table[k, v][0] > table[k, "(a')"][0]]
+    if not slower:
+        return "met"
+    missed = [k for k in slower if min(table[k, v][4]) > max(table[k, "(a')"][4])]
+    if missed:
+        return f"missed at K={missed} (slower in every repeat)"
+    return f"not resolved at K={slower} (the repeats overlap)"
 
 
 if __name__ == "__main__":
