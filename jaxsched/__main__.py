@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
@@ -26,6 +28,10 @@ EXIT_USAGE = 2  # a bad command line or a bad config (argparse also exits with 2
 
 LOG_DECADES = 4  # a log-scale chart shows this many decades below its largest value
 MAX_EVALUATIONS = 1_000_000  # `show` evaluates every step up to this many, else a sample
+# `show` refuses configs nested deeper than this (JSON objects and arrays): real ones nest a few
+# levels, and a few hundred exceed Python's recursion limit in `from_config`, `repr` or tracing.
+MAX_DEPTH = 100
+LIST_FIELDS = ("boundaries", "values")  # the hyperparameters that are lists of numbers
 
 
 class CliError(Exception):
@@ -43,20 +49,103 @@ def load_config(path: str) -> Any:
     """Reads and builds the schedule in the JSON file `path`; `CliError` for anything bad."""
     from ._schedule import from_config
 
+    config = read_config(path)
+    check_config(path, config)
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        schedule = from_config(config)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise CliError(f"{path}: {_first_line(e)}") from None
+    check_scalar(path, schedule)
+    return schedule
+
+
+class _OutOfRange:
+    """What `read_config` puts where the JSON has an integer too large for any number."""
+
+    def __init__(self, digits: str):
+        self.digits = digits
+
+
+def _parse_int(digits: str) -> int | _OutOfRange:
+    # Python refuses to convert more than 4,300 digits (a ValueError without the field), and a
+    # number past float64's range fails in float() (an OverflowError): both become a marker that
+    # `check_config` reports with its field.
+    if len(digits) <= 400:
+        value = int(digits)
+        if abs(value) <= sys.float_info.max:
+            return value
+    return _OutOfRange(digits)
+
+
+def read_config(path: str) -> Any:
+    """The JSON in `path`: UTF-8 (with or without a byte-order mark), UTF-16 or UTF-32."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as e:
         raise CliError(f"{path}: cannot read: {e.strerror or e}") from None
     try:
-        config = json.loads(text)
+        return json.loads(data, parse_int=_parse_int)  # detects the encoding from the bytes
     except json.JSONDecodeError as e:
         where = f"line {e.lineno}, column {e.colno}"
         raise CliError(f"{path}: invalid JSON: {e.msg} ({where})") from None
-    try:
-        return from_config(config)
-    except (ValueError, TypeError) as e:
-        raise CliError(f"{path}: {e}") from None
+    except UnicodeDecodeError as e:
+        raise CliError(
+            f"{path}: not a text file in UTF-8, UTF-16 or UTF-32 (byte {e.object[e.start]:#04x} "
+            f"at offset {e.start} is not {e.encoding}); save the config as UTF-8"
+        ) from None
+    except RecursionError:
+        raise CliError(f"{path}: invalid JSON: nested too deeply to read (show reads at most "
+                       f"{MAX_DEPTH} levels of objects and arrays)") from None
+
+
+def _field(parts: Sequence[str]) -> str:
+    """A field's path as from_config names it (``right.steps``, ``schedules[1].value``)."""
+    if len(parts) > 8:  # a long chain: its ends, and how many levels lie between
+        parts = [*parts[:3], f".<{len(parts) - 5} more levels>", *parts[-2:]]
+    return "".join(parts).lstrip(".") or "config"
+
+
+def check_config(path: str, config: Any) -> None:
+    """Before building: no integer out of range, no nesting deeper than `MAX_DEPTH`."""
+    stack: list[tuple[Any, list[str]]] = [(config, [])]
+    while stack:  # a loop, not recursion: the config may be deeper than Python's stack
+        node, parts = stack.pop()
+        if isinstance(node, (dict, list)) and len(parts) >= MAX_DEPTH:
+            raise CliError(f"{path}: {_field(parts)}: nested more than {MAX_DEPTH} levels deep "
+                           f"(objects and arrays); show reads at most {MAX_DEPTH}")
+        if isinstance(node, _OutOfRange):
+            raise CliError(f"{path}: {_field(parts)}: an integer of {len(node.digits)} digits is "
+                           "out of range (a schedule's numbers are float32, its steps int32)")
+        if isinstance(node, dict):
+            stack += [(v, [*parts, f".{k}"]) for k, v in node.items()]
+        elif isinstance(node, list):
+            stack += [(v, [*parts, f"[{i}]"]) for i, v in enumerate(node)]
+
+
+def check_scalar(path: str, schedule: Any) -> None:
+    """Every hyperparameter a number (a stacked schedule is for vmap, not for show)."""
+    import jax
+
+    for keys, leaf in jax.tree_util.tree_flatten_with_path(schedule)[0]:
+        parts = [_part(key) for key in keys]
+        if np.ndim(leaf) > (1 if parts and parts[-1][1:] in LIST_FIELDS else 0):
+            raise CliError(
+                f"{path}: {_field(parts)} must be a number, got an array of shape "
+                f"{np.shape(leaf)} ({np.asarray(leaf).tolist()})"
+            )
+
+
+def _part(key: Any) -> str:
+    """One step of a pytree key path, as `_field` joins them."""
+    if hasattr(key, "name"):  # an attribute
+        return f".{key.name}"
+    return f"[{getattr(key, 'idx', getattr(key, 'key', key))!r}]"  # an index or a dict key
+
+
+def _first_line(error: BaseException) -> str:
+    """An exception's message without the lines JAX adds after it."""
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def table_steps(num_steps: int, rows: int = 11) -> list[int]:
@@ -144,29 +233,41 @@ def ascii_chart(steps: np.ndarray, values: np.ndarray, *, width: int = 64, heigh
 def show(config_path: str, num_steps: int, *, at: Sequence[int] | None = None,
          png: str | None = None, log_scale: bool = False, chart: bool = True,
          out: Any = None) -> int:
-    """What ``python -m jaxsched show`` does; returns the exit code."""
+    """What ``python -m jaxsched show`` does; returns the exit code.
+
+    Everything is computed before anything is printed, so an error leaves stdout empty.
+    """
     out = out or sys.stdout
     if num_steps < 1 or num_steps > np.iinfo(np.int32).max:
         raise CliError(f"--steps must be between 1 and 2**31 - 1, got {num_steps}")
-    schedule = load_config(config_path)
-    from ._plot import evaluate
-
-    print(repr(schedule), file=out)
-    print(file=out)
     steps = sorted(set(at)) if at else table_steps(num_steps)
     if any(s < 0 or s > np.iinfo(np.int32).max for s in steps):
         raise CliError(f"--at steps must be between 0 and 2**31 - 1, got {steps}")
-    values = evaluate(schedule, np.asarray(steps, dtype=np.int64))
-    print(format_table(steps, values.tolist()), file=out)
-    if chart:
-        chart_steps = _chart_steps(num_steps)
-        print(file=out)
-        print(ascii_chart(chart_steps, evaluate(schedule, chart_steps), log_scale=log_scale),
-              file=out)
+    try:
+        schedule = load_config(config_path)
+        text = _show_text(schedule, num_steps, steps, chart, log_scale)
+    except RecursionError:  # a nesting within MAX_DEPTH that still exhausts Python's stack
+        raise CliError(f"{config_path}: the schedule is nested too deeply to build, print or "
+                       "evaluate within Python's recursion limit") from None
+    print(text, file=out)
     if png:
         _write_png(schedule, num_steps, png, log_scale)
         print(f"\nwrote {png}", file=out)
     return EXIT_OK
+
+
+def _show_text(schedule: Any, num_steps: int, steps: list[int], chart: bool,
+               log_scale: bool) -> str:
+    """The repr, the table and (with `chart`) the terminal chart, as `show` prints them."""
+    from ._plot import evaluate
+
+    values = evaluate(schedule, np.asarray(steps, dtype=np.int64))
+    parts = [repr(schedule), format_table(steps, values.tolist())]
+    if chart:
+        chart_steps = _chart_steps(num_steps)
+        parts.append(ascii_chart(chart_steps, evaluate(schedule, chart_steps),
+                                 log_scale=log_scale))
+    return "\n\n".join(parts)
 
 
 def _write_png(schedule: Any, num_steps: int, path: str, log_scale: bool) -> None:
@@ -239,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print (and plot) a schedule given as a JSON config",
         description="Print a schedule's repr, its values at a few steps and a terminal chart. "
         'CONFIG.json holds what jaxsched.to_config writes, e.g. {"kind": "cosine_annealing", '
-        '"max_lr": 0.1, "cycle_length": 1000}.',
+        '"init_value": 0.1, "steps": 1000}.',
     )
     p.add_argument("config", metavar="CONFIG.json", help="the schedule's config")
     p.add_argument("--steps", type=_positive_int, required=True, metavar="N",
@@ -278,6 +379,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_out_dir(out: str) -> None:
+    """`demo --out`: a directory the PNG can be written to (created if need be), checked before
+    anything is trained; `CliError` otherwise."""
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise CliError(f"--out {out}: not a directory")
+    try:
+        os.makedirs(out, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        raise CliError(f"--out {out}: cannot write there: {e.strerror or e}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line with `argv` (default: ``sys.argv[1:]``); returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -287,6 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         log_scale=args.log, chart=not args.no_chart)
         from ._demo import run_demo
 
+        check_out_dir(args.out)
         run_demo(steps=args.steps, out=args.out, batch_size=args.batch_size,
                  hidden=args.hidden, find_steps=args.find_steps, seed=args.seed,
                  progress=not args.no_progress)

@@ -19,6 +19,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -147,7 +148,7 @@ def demo_runs(steps: int, steps_per_epoch: int) -> list[Run]:
     first_cycle = max(steps // 7, 1)  # cycles of 1, 2 and 4 units fill the run
     return [
         Run("constant", js.constant(PEAK_LR)),
-        Run("step decay", js.step_decay(PEAK_LR, step_size=max(steps // 3, 1), gamma=0.1)),
+        Run("step decay", js.step_decay(PEAK_LR, max(steps // 3, 1), 0.1)),  # every, gamma
         Run("cosine + warmup", js.warmup(js.cosine_annealing(PEAK_LR, max(steps - warm, 1)),
                                          warm)),
         Run("one-cycle", js.one_cycle(PEAK_LR, steps)),
@@ -292,6 +293,18 @@ def find_lr(params: Any, data: tuple[np.ndarray, ...], batch_size: int, num_step
 # -- output ---------------------------------------------------------------------------------------
 
 
+def finder_line(finder: Any, find_steps: int) -> str:
+    """What the range test found, in one line (why not, when it suggests nothing)."""
+    swept = f"{find_steps} steps, lr {FIND_RANGE[0]:g} to {FIND_RANGE[1]:g}"
+    if finder.diverged_at is not None and len(finder.lrs):
+        swept += f", stopped at {finder.lrs[-1]:.3g} where the loss diverged"
+    if finder.suggestion is None:
+        return f"lr_find ({swept}): no suggestion: {finder.messages['steep']}"
+    found = ", ".join(f"{name} {lr:.3g}" if lr is not None else f"{name} none"
+                      for name, lr in finder.suggestions.items())
+    return f"lr_find ({swept}): suggestions {found}; the runs above peak at {PEAK_LR}"
+
+
 def results_table(results: list[RunResult]) -> str:
     width = max(len("schedule"), *(len(r.name) for r in results))
     head = (f"{'schedule':<{width}}  {'train loss':>10}  {'test loss':>9}  {'test acc':>8}  "
@@ -379,16 +392,10 @@ def run_demo(*, steps: int = DEFAULTS["steps"], out: str = DEFAULTS["out"],
     print(file=stream)
     print(results_table(results), file=stream)
 
-    finder = find_lr(params, data, batch_size, find_steps, seed)
-    found = ", ".join(
-        f"{name} {lr:.3g}" if lr is not None else f"{name} none"
-        for name, lr in finder.suggestions.items()
-    )
-    swept = f"{find_steps} steps, lr {FIND_RANGE[0]:g} to {FIND_RANGE[1]:g}"
-    if finder.lrs[-1] < FIND_RANGE[1]:
-        swept += f", stopped at {finder.lrs[-1]:.3g} where the loss diverged"
-    print(f"\nlr_find ({swept}): suggestions {found}; the runs above peak at {PEAK_LR}",
-          file=stream)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a missing suggestion is printed below
+        finder = find_lr(params, data, batch_size, find_steps, seed)
+    print(f"\n{finder_line(finder, find_steps)}", file=stream)
 
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "demo.png")

@@ -11,15 +11,24 @@ pytorch-lr-finder offer it to PyTorch users; here it is built the JAX way:
   compilation serves every `min_lr` / `max_lr`;
 * once the loss diverges, the remaining steps are skipped inside the compiled loop (a
   `jax.lax.cond`), not computed on NaNs, and the remaining chunks are not run at all;
-* the caller's `params` and `opt_state` are only read, never donated or modified.
+* the caller's `params` and `opt_state` are only read, never donated or modified;
+* the compiled sweep is cached for as long as the caller keeps its `train_step` (and batch
+  function), and no longer: nothing here keeps a dropped closure, or the arrays it holds, alive.
+
+The module has three parts: the result and its suggestion rules (host NumPy), the sweep (the
+compiled chunks, their cache and the loop that runs them), and `lr_find`, which checks its
+arguments, runs the sweep and builds the result.
 """
 
 from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
+import inspect
 import math
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -35,6 +44,12 @@ __all__ = ["LRFindResult", "lr_find", "make_train_step"]
 
 SUGGESTION_METHODS = ("steep", "valley", "minimum")
 MIN_POINTS = 3  # fewest points any suggestion rule is computed from
+# The noise a fall of the smoothed loss must exceed (see `LRFindResult.suggest`):
+ROUNDING_ULPS = 4  # the float32 moving average's rounding error: 4 ulps per 1 / (1 - smoothing)
+CHANCE = 0.01  # how often a model that does not learn may seem to (a fall beyond noise)
+SIMULATIONS = 2000  # simulated sweeps that set the batch noise's part of that noise
+FLOAT32_EPS = float(np.finfo(np.float32).eps)  # 2**-23
+MAD_TO_STD = 0.6745  # the median of |N(0, 1)|
 
 TrainStep = Callable[[Any, Any, Any, jax.Array], tuple[Any, Any, jax.Array]]
 
@@ -63,8 +78,11 @@ class LRFindResult:
         mode: ``"exp"`` or ``"linear"``, how the grid was spaced.
         diverged_at: the index (into the full grid) of the step at which divergence was
             detected, or None when the sweep ran to `max_lr`.
+        smoothing: the moving-average factor the losses were smoothed with (lr_find's
+            `smoothing`); the noise test of `suggest` needs it.
         suggestions: ``{"steep": lr, "valley": lr, "minimum": lr}``, computed with the default
-            skips of `suggest`; a value is None where the rule has nothing to go on.
+            skips of `suggest`; a value is None where the rule has nothing to go on (too few
+            points, or a loss that never falls beyond its noise).
         messages: for each rule that gave no suggestion, why.
     """
 
@@ -74,10 +92,29 @@ class LRFindResult:
     num_steps: int | None = None
     mode: str = "exp"
     diverged_at: int | None = None
+    smoothing: float = 0.98
     suggestions: dict[str, float | None] = dataclasses.field(init=False)
     messages: dict[str, str] = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
+        self._check_arrays()
+        if self.num_steps is None:
+            object.__setattr__(self, "num_steps", len(self.lrs))
+        _checks.choice("mode", self.mode, ("exp", "linear"))
+        smoothing = _checks.real("smoothing", self.smoothing, low=0.0, high=1.0, high_open=True)
+        object.__setattr__(self, "smoothing", float(smoothing))
+        suggestions: dict[str, float | None] = {}
+        messages: dict[str, str] = {}
+        for method in SUGGESTION_METHODS:
+            lr, why = self._suggest(method, None, 0)
+            suggestions[method] = lr
+            if why is not None:
+                messages[method] = why
+        object.__setattr__(self, "suggestions", suggestions)
+        object.__setattr__(self, "messages", messages)
+
+    def _check_arrays(self) -> None:
+        """Stores read-only float64 copies of the three curves, after checking them."""
         arrays = {}
         for name in ("lrs", "losses", "smoothed_losses"):
             array = np.array(getattr(self, name), dtype=np.float64)  # a read-only copy
@@ -91,22 +128,10 @@ class LRFindResult:
                 "lrs, losses and smoothed_losses must have the same length, got lengths "
                 f"{[len(a) for a in arrays.values()]}"
             )
-        for name, array in arrays.items():
-            object.__setattr__(self, name, array)
         if np.any(arrays["lrs"] < 0) or np.any(np.diff(arrays["lrs"]) <= 0):
             raise ValueError("lrs must be non-negative and strictly increasing")
-        if self.num_steps is None:
-            object.__setattr__(self, "num_steps", len(arrays["lrs"]))
-        _checks.choice("mode", self.mode, ("exp", "linear"))
-        suggestions: dict[str, float | None] = {}
-        messages: dict[str, str] = {}
-        for method in SUGGESTION_METHODS:
-            lr, why = self._suggest(method, None, 0)
-            suggestions[method] = lr
-            if why is not None:
-                messages[method] = why
-        object.__setattr__(self, "suggestions", suggestions)
-        object.__setattr__(self, "messages", messages)
+        for name, array in arrays.items():
+            object.__setattr__(self, name, array)
 
     @property
     def suggestion(self) -> float | None:
@@ -115,13 +140,40 @@ class LRFindResult:
 
     def suggest(self, method: str = "steep", *, skip_start: int | None = None,
                 skip_end: int = 0) -> float | None:
-        """Recomputes one suggestion from the recorded curve (no plotting, no new sweep).
+        r"""Recomputes one suggestion from the recorded curve (no plotting, no new sweep).
 
         All rules look at the smoothed loss of the recorded (pre-divergence) steps, less the
         first `skip_start` and the last `skip_end` of them. The early points are skipped because
         a moving average over a handful of losses is still noisy; fastai drops the first
         ``num_it // 10`` (and the last 5), Lightning the first 10 (and the last 1),
         pytorch-lr-finder the first 10 (and the last 5).
+
+        **Noise.** No rule answers unless the smoothed loss falls beyond its noise somewhere:
+        over the usable points :math:`s_0, s_1, \dots` (after `skip_start`), some point
+        :math:`j` must lie below the highest point before it by more than its noise,
+
+        .. math::
+            \max_{i \le j} s_i - s_j > \frac{4 \varepsilon}{1 - \beta} \max_{i \le j} |s_i|
+            + q\, \hat\sigma, \qquad
+            \hat\sigma = \frac{\operatorname{median}_k |\Delta_k - \operatorname{median}
+            \Delta|}{0.6745 \sqrt 2}.
+
+        The first term bounds the rounding error of the moving average, computed in float32
+        (:math:`\varepsilon = 2^{-23}`, :math:`\beta` = `smoothing`): a constant loss comes back
+        with wiggles of up to 25 ulps at :math:`\beta = 0.98`, where the bound is 200. The
+        second is the batch-to-batch noise. :math:`\hat\sigma` estimates the standard deviation
+        of the raw losses from their successive differences :math:`\Delta_k = \ell_{k+1} -
+        \ell_k` over the usable points (their median absolute deviation, so a steady trend and
+        a few outliers do not count as noise), and :math:`q` is the fall that a model which does
+        not learn (independent losses of standard deviation 1, no trend) exceeds by chance in
+        1% of sweeps of the same length, smoothing and skip: the 99th percentile of 2,000
+        simulated sweeps, with a fixed seed so that it is the same number every time (0.92
+        for 100 steps at :math:`\beta = 0.98`, 6.4 at :math:`\beta = 0`). A loss that never
+        falls beyond this noise (a constant loss, a frozen model, a learning rate that does not
+        reach the update) gives None for every rule, and a message that says so, with the fall
+        that came closest to its noise, and that noise.
+
+        **Rules.**
 
         * ``"steep"``: the lr where the smoothed loss falls fastest against log(lr), i.e. the
           minimum of its derivative with respect to log(lr), taken by central differences
@@ -152,8 +204,8 @@ class LRFindResult:
 
         Returns:
             The suggested learning rate as a Python float, or None (with a warning saying why)
-            when fewer than 3 points are left or the rule finds nothing, e.g. because the loss
-            diverged almost at once.
+            when fewer than 3 points are left, the loss never falls beyond its noise, or the
+            rule finds nothing, e.g. because the loss diverged almost at once.
         """
         _checks.choice("method", method, SUGGESTION_METHODS)
         if skip_start is not None:
@@ -171,25 +223,36 @@ class LRFindResult:
         n = len(self.lrs)
         stop = max(n - skip_end, 0)
         lrs = self.lrs[skip_start:stop]
-        losses = self.smoothed_losses[skip_start:stop]
+        smoothed = self.smoothed_losses[skip_start:stop]
+        if len(lrs) < MIN_POINTS:
+            return None, self._too_few(len(lrs), skip_start, skip_end)
+        fall, noise = _fall_and_noise(self.losses[skip_start:stop], smoothed, self.smoothing,
+                                      skip_start)
+        if not fall > noise:
+            return None, (
+                f"the smoothed loss never falls by more than its noise (closest: a fall of "
+                f"{fall:.3g} against a noise of {noise:.3g}), so as far as this sweep can tell "
+                "the learning rate made no difference to the loss. A frozen model does that (no "
+                "gradient reaching the parameters, every parameter masked, an lr that does not "
+                "reach the update); so does a sweep too short or too noisy to show the fall: "
+                "raise num_steps or the batch size."
+            )
         if method == "steep":  # the derivative against log(lr) needs lr > 0 (linear mode)
             keep = lrs > 0
-            lrs, losses = lrs[keep], losses[keep]
-        if len(lrs) < MIN_POINTS:
-            reason = (
-                f"only {len(lrs)} usable points (the sweep recorded {n} of {self.num_steps}"
-                + (f", diverging at step {self.diverged_at}" if self.diverged_at is not None
-                   else "")
-                + f"; {skip_start} skipped at the start, {skip_end} at the end), "
-                f"at least {MIN_POINTS} are needed. Lower min_lr, raise num_steps or lower "
-                "smoothing."
-            )
-            return None, reason
-        if method == "steep":
-            return _steep(lrs, losses)
+            return _steep(lrs[keep], smoothed[keep])
         if method == "valley":
-            return _valley(lrs, losses)
-        return float(lrs[int(np.argmin(losses))]) / 10.0, None
+            return _valley(lrs, smoothed)
+        return float(lrs[int(np.argmin(smoothed))]) / 10.0, None
+
+    def _too_few(self, usable: int, skip_start: int, skip_end: int) -> str:
+        diverged = ("" if self.diverged_at is None
+                    else f", diverging at step {self.diverged_at}")
+        return (
+            f"only {usable} usable points (the sweep recorded {len(self.lrs)} of "
+            f"{self.num_steps}{diverged}; {skip_start} skipped at the start, {skip_end} at the "
+            f"end), at least {MIN_POINTS} are needed. Lower min_lr, raise num_steps or lower "
+            "smoothing."
+        )
 
     def plot(self, ax: Any = None, *, show_losses: bool = True) -> Any:
         """Draws the smoothed loss against the learning rate, with the suggestions marked.
@@ -245,7 +308,45 @@ class LRFindResult:
         )
 
 
+def _fall_and_noise(losses: np.ndarray, smoothed: np.ndarray, beta: float,
+                    skip_start: int) -> tuple[float, float]:
+    """The fall of `smoothed` that most exceeds its noise, and that noise (`suggest`)."""
+    falls = np.maximum.accumulate(smoothed) - smoothed
+    rounding = ROUNDING_ULPS * FLOAT32_EPS / (1 - beta) * np.maximum.accumulate(np.abs(smoothed))
+    j = int(np.argmax(falls - rounding))
+    q = _chance_fall(len(losses), beta, skip_start)
+    return float(falls[j]), float(rounding[j] + q * _sigma(losses))
+
+
+def _sigma(losses: np.ndarray) -> np.ndarray:
+    """The noise of the losses (along the last axis) from their successive differences."""
+    steps = np.diff(losses, axis=-1)
+    deviations = np.abs(steps - np.median(steps, axis=-1, keepdims=True))
+    return np.median(deviations, axis=-1) / (MAD_TO_STD * math.sqrt(2))
+
+
+@functools.lru_cache(maxsize=16)
+def _chance_fall(num_points: int, beta: float, skip_start: int) -> float:
+    """The q of `suggest`: the fall, in units of `_sigma`, that independent N(0, 1) losses
+    exceed in a fraction `CHANCE` of `SIMULATIONS` sweeps (a fixed seed: always the same q)."""
+    rng = np.random.default_rng(0)
+    block = max(1, min(SIMULATIONS, 2**21 // (skip_start + num_points)))  # <= 16 MB at a time
+    ratios = []
+    for done in range(0, SIMULATIONS, block):  # step i of every simulated sweep is row i
+        losses = rng.standard_normal((skip_start + num_points, min(block, SIMULATIONS - done)))
+        smoothed, average = np.empty_like(losses), 0.0
+        for i, loss in enumerate(losses):
+            average = beta * average + (1 - beta) * loss
+            smoothed[i] = average / (1 - beta ** (i + 1))
+        smoothed, losses = smoothed[skip_start:], losses[skip_start:]
+        falls = np.max(np.maximum.accumulate(smoothed, axis=0) - smoothed, axis=0)
+        ratios.append(falls / _sigma(losses.T))
+    return float(np.quantile(np.concatenate(ratios), 1 - CHANCE))
+
+
 def _steep(lrs: np.ndarray, losses: np.ndarray) -> tuple[float | None, str | None]:
+    if len(lrs) < 2:  # linear mode, min_lr = 0 among the few usable points
+        return None, f"only {len(lrs)} usable points with lr > 0."
     slopes = np.gradient(losses, np.log(lrs))
     i = int(np.argmin(slopes))
     if not slopes[i] < 0:
@@ -282,7 +383,7 @@ def _valley(lrs: np.ndarray, losses: np.ndarray) -> tuple[float | None, str | No
 
 
 # ---------------------------------------------------------------------------------------------
-# The sweep
+# The sweep: the compiled chunks, their cache, and the loop that runs them
 # ---------------------------------------------------------------------------------------------
 
 
@@ -333,32 +434,44 @@ def _batch(batches: Any, batch_fn: Callable[[jax.Array], Any] | None, i: jax.Arr
     return jax.tree_util.tree_map(lambda x: x[i], batches)
 
 
-def _describe(tree: Any) -> str:
+def _describe(tree: Any, dtypes: bool = True) -> str:
     """The structure, shapes and dtypes of a pytree (weak typing ignored), for messages."""
     def spec(x: Any) -> str:
-        return f"{jnp.result_type(x).name}{list(np.shape(x))}"
+        return f"{jnp.result_type(x).name if dtypes else ''}{list(np.shape(x))}"
 
     return str(jax.tree_util.tree_map(spec, tree))
 
 
-@jax.jit(static_argnames=("train_step", "batch_fn"))
-def _start(params, opt_state, batches, lrs, num_steps, smoothing, threshold, *, train_step,
-           batch_fn):
-    """Checks what `train_step` returns (at trace time) and sets up the sweep on the device."""
-    batch = _batch(batches, batch_fn, jnp.zeros((), jnp.int32))
-    out = jax.eval_shape(train_step, params, opt_state, batch, lrs[0])
+def _check_step(train_step: TrainStep, params: Any, opt_state: Any, batch: Any,
+                lr: jax.Array) -> tuple[Any, Any, Any]:
+    """Traces `train_step` abstractly; what it returns, after checking it (else TypeError).
+
+    The params must come back as they went in. The opt_state may change its dtypes once, at
+    the first step (optax's Adam with float32 hyperparameters turns bfloat16 params' first
+    moment into float32), but must then keep them.
+    """
+    out = jax.eval_shape(train_step, params, opt_state, batch, lr)
     if not (isinstance(out, tuple) and len(out) == 3):
         raise TypeError(
             "train_step must return a tuple (params, opt_state, loss), "
             f"got train_step(...) -> {_describe(out)}"
         )
     new_params, new_state, loss = out
-    for name, old, new in (("params", params, new_params), ("opt_state", opt_state, new_state)):
-        if _describe(old) != _describe(new):
-            raise TypeError(
-                f"train_step must return {name} with the structure, shapes and dtypes it was "
-                f"given, got {_describe(new)} for {_describe(old)}"
-            )
+    if _describe(params) != _describe(new_params):
+        raise TypeError(
+            "train_step must return params with the structure, shapes and dtypes it was "
+            f"given, got {_describe(new_params)} for {_describe(params)}"
+        )
+    again = new_state
+    if _describe(opt_state) != _describe(new_state):
+        again = jax.eval_shape(train_step, params, new_state, batch, lr)[1]
+    if (_describe(opt_state, False) != _describe(new_state, False)
+            or _describe(again) != _describe(new_state)):
+        raise TypeError(
+            "train_step must return opt_state with the structure and shapes it was given, "
+            "and with dtypes that stay the same from its second step on, got "
+            f"{_describe(new_state)} for {_describe(opt_state)}, then {_describe(again)}"
+        )
     if not hasattr(loss, "shape") or loss.shape != () or not (
         jnp.issubdtype(loss.dtype, jnp.floating) or jnp.issubdtype(loss.dtype, jnp.integer)
     ):
@@ -366,6 +479,14 @@ def _start(params, opt_state, batches, lrs, num_steps, smoothing, threshold, *, 
             "train_step must return a real scalar loss, got a loss of "
             f"{_describe(loss)}; reduce it to a scalar (e.g. with .mean())"
         )
+    return new_params, new_state, loss
+
+
+def _start(train_step, batch_fn, params, opt_state, batches, lrs, num_steps, smoothing,
+           threshold):
+    """Checks what `train_step` returns (at trace time) and sets up the sweep on the device."""
+    batch = _batch(batches, batch_fn, jnp.zeros((), jnp.int32))
+    new_params, new_state, loss = _check_step(train_step, params, opt_state, batch, lrs[0])
     # The state takes the dtypes train_step returns (dropping weak types), so the two branches
     # of the `lax.cond` in `_chunk` agree.
     params, opt_state = jax.tree_util.tree_map(
@@ -378,8 +499,7 @@ def _start(params, opt_state, batches, lrs, num_steps, smoothing, threshold, *, 
                   jnp.asarray(smoothing).astype(dtype), jnp.asarray(threshold).astype(dtype))
 
 
-@jax.jit(static_argnames=("length", "train_step", "batch_fn"))
-def _chunk(sweep, batches, *, length, train_step, batch_fn):
+def _chunk(train_step, batch_fn, sweep, batches, length):
     """Runs the next `length` steps; steps past `num_steps` or after divergence are skipped."""
     steps = sweep.start + jnp.arange(length, dtype=jnp.int32)
     lrs = lax.dynamic_slice_in_dim(sweep.lrs, sweep.start, length)
@@ -416,6 +536,131 @@ def _chunk(sweep, batches, *, length, train_step, batch_fn):
     xs = (steps, lrs, None if batch_fn is not None else batches)
     state, outputs = lax.scan(body, sweep.state, xs)
     return sweep._replace(state=state, start=sweep.start + length), outputs
+
+
+# The compiled (start, chunk) pair of each live (train_step, batch_fn), keyed by weak references
+# to them: an entry, with its executables and the constants they captured, goes when either
+# function does. A jit with the functions as static arguments would keep them all forever.
+_COMPILED: dict[tuple, tuple[Callable, Callable]] = {}
+
+
+def _forget(dead: weakref.ref) -> None:
+    for key in tuple(_COMPILED.copy()):
+        if any(ref is dead for ref in key):
+            _COMPILED.pop(key, None)
+
+
+def _no_batch_fn() -> None:
+    return None
+
+
+def _weak(fn: Callable | None) -> Callable[[], Any] | None:
+    """A weak reference to `fn` (a bound method's: to its object), or None if it takes none."""
+    if fn is None:
+        return _no_batch_fn
+    try:
+        return (weakref.WeakMethod if inspect.ismethod(fn) else weakref.ref)(fn, _forget)
+    except TypeError:  # e.g. a builtin, or an object with __slots__ and no __weakref__
+        return None
+
+
+def _compiled(train_step: TrainStep, batch_fn: Callable | None) -> tuple[Callable, Callable]:
+    """The jitted `_start` and `_chunk` for these functions, compiled once while they live."""
+    key = (_weak(train_step), _weak(batch_fn))
+    if None in key:  # not weakly referable: compiled for this call only
+        key = (lambda: train_step, lambda: batch_fn)
+    try:
+        return _COMPILED[key]
+    except (KeyError, TypeError):  # new, or unhashable
+        pass
+
+    def start(*args: Any) -> _Sweep:
+        return _start(key[0](), key[1](), *args)
+
+    def chunk(sweep: _Sweep, batches: Any, length: int) -> tuple[_Sweep, tuple]:
+        return _chunk(key[0](), key[1](), sweep, batches, length)
+
+    compiled = jax.jit(start), jax.jit(chunk, static_argnames="length")
+    if isinstance(key[0], weakref.ref):
+        try:
+            _COMPILED[key] = compiled
+        except TypeError:  # an unhashable callable
+            pass
+    return compiled
+
+
+def _sweep(train_step: TrainStep, batch_fn: Callable | None, params: Any, opt_state: Any,
+           batches: Any, grid: np.ndarray, settings: _Settings,
+           report: Callable[[int, int], None] | None) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Runs the chunks until the grid is done or the loss diverged.
+
+    Returns:
+        The losses and smoothed losses of the steps taken, and whether the sweep was still
+        active (had not diverged) at its end.
+    """
+    start, chunk = _compiled(train_step, batch_fn)
+    num_steps = settings.num_steps
+    length = -(-num_steps // settings.num_chunks)
+    chunks = -(-num_steps // length)
+    padded = np.full(chunks * length, grid[-1], dtype=_lr_dtype(params))
+    padded[:num_steps] = grid
+    sweep = start(params, opt_state, batches, padded, num_steps, settings.smoothing,
+                  settings.threshold)
+    # Each chunk is dispatched before the previous one is read back, so the host does not wait
+    # between chunks; a chunk sent after a divergence skips all its steps.
+    outputs, active = [], True
+    for k in range(chunks + 1):
+        previous = sweep.state.active
+        if k < chunks:
+            sweep, out = chunk(sweep, batches, length=length)
+            outputs.append(out)
+        if k > 0:
+            active = bool(previous)
+            if report is not None:
+                report(min(k * length, num_steps), num_steps)
+            if not active:
+                break
+    outputs = jax.device_get(outputs)  # one batched copy to the host
+    losses, smoothed, taken = (np.concatenate([o[j] for o in outputs]) for j in range(3))
+    computed = int(np.sum(taken))  # the steps taken form a prefix
+    return losses[:computed], smoothed[:computed], active
+
+
+# ---------------------------------------------------------------------------------------------
+# lr_find: the checks, the sweep, the result
+# ---------------------------------------------------------------------------------------------
+
+
+class _Settings(NamedTuple):
+    """lr_find's checked arguments."""
+
+    min_lr: float
+    max_lr: float
+    num_steps: int
+    mode: str
+    smoothing: float
+    threshold: float  # diverge_threshold, +inf for None
+    num_chunks: int
+
+
+def _check_settings(min_lr: Any, max_lr: Any, num_steps: Any, mode: Any, smoothing: Any,
+                    diverge_threshold: Any, num_chunks: Any) -> _Settings:
+    mode = _checks.choice("mode", mode, ("exp", "linear"))
+    min_lr = float(_checks.positive("min_lr", min_lr) if mode == "exp"
+                   else _checks.nonnegative("min_lr", min_lr))
+    max_lr = float(_checks.real("max_lr", max_lr))
+    if not max_lr > min_lr:
+        raise ValueError(
+            f"max_lr must be greater than min_lr, got max_lr={max_lr!r} with min_lr={min_lr!r}"
+        )
+    num_steps = int(_checks.integer("num_steps", num_steps, low=2))
+    smoothing = float(_checks.real("smoothing", smoothing, low=0.0, high=1.0, high_open=True))
+    if diverge_threshold is None:
+        threshold = math.inf
+    else:
+        threshold = float(_checks.real("diverge_threshold", diverge_threshold, low=1.0))
+    num_chunks = int(_checks.positive_int("num_chunks", num_chunks))
+    return _Settings(min_lr, max_lr, num_steps, mode, smoothing, threshold, num_chunks)
 
 
 def _check_batches(batches: Any, num_steps: int) -> Any:
@@ -458,6 +703,78 @@ def _progress_callback(progress: Any,
     )
 
 
+def _result(grid: np.ndarray, losses: np.ndarray, smoothed: np.ndarray, active: bool,
+            settings: _Settings) -> LRFindResult:
+    """The result of the steps taken: the last one is dropped if it diverged to NaN or inf."""
+    diverged_at = None if active else len(losses) - 1
+    recorded = len(losses)
+    if diverged_at is not None and not (
+        np.isfinite(losses[diverged_at]) and np.isfinite(smoothed[diverged_at])
+    ):
+        recorded -= 1
+    return LRFindResult(
+        lrs=grid[:recorded],
+        losses=losses[:recorded].astype(np.float64),
+        smoothed_losses=smoothed[:recorded].astype(np.float64),
+        num_steps=settings.num_steps,
+        mode=settings.mode,
+        diverged_at=diverged_at,
+        smoothing=settings.smoothing,
+    )
+
+
+def _low_precision_hyperparams(opt_state: Any) -> dict[str, Any]:
+    """The hyperparameters injected in `opt_state` held in a float type below 32 bits."""
+    found = {}
+    for node in jax.tree_util.tree_leaves(
+        opt_state, is_leaf=lambda node: isinstance(node, _INJECT_STATES)
+    ):
+        if isinstance(node, _INJECT_STATES):
+            for name, value in node.hyperparams.items():
+                dtype = jnp.result_type(value)
+                if jnp.issubdtype(dtype, jnp.floating) and jnp.finfo(dtype).bits < 32:
+                    found[name] = value
+    return found
+
+
+def _non_finite_note(losses: np.ndarray, result: LRFindResult, grid: np.ndarray,
+                     opt_state: Any) -> str | None:
+    """Why the sweep gave nothing when its loss turned NaN or inf too early, or None."""
+    at = result.diverged_at
+    if at is None or np.isfinite(losses[at]) or at >= result.num_steps // 10 + MIN_POINTS:
+        return None
+    note = (f"the loss was not finite ({float(losses[at])}) at step {at} of the sweep "
+            f"(lr={grid[at]:.3g}), too early for any suggestion. ")
+    low = _low_precision_hyperparams(opt_state)
+    if low:
+        dtype = jnp.result_type(next(iter(low.values())))
+        shown = ", ".join(f"{name}={float(np.asarray(v, np.float32).reshape(-1)[0]):.4g}"
+                          for name, v in low.items())
+        return note + (
+            f"opt_state holds the optimizer's hyperparameters in {dtype.name} ({shown}): "
+            f"0.999 (Adam's b2) is {float(jnp.asarray(0.999, dtype)):.6g} in {dtype.name}, and "
+            "hyperparameters rounded this far break the update. Keep them in float32: "
+            "optax.inject_hyperparams(optax.adam, hyperparam_dtype=jnp.float32)(...)."
+        )
+    return note + (
+        "A loss that is NaN or infinite at the smallest learning rates comes from the training "
+        "step itself, not from the rate: check train_step (its loss and its optimizer's "
+        "hyperparameters) at a tiny lr; if min_lr is large for this model, lower it."
+    )
+
+
+def _warn(result: LRFindResult, note: str | None) -> None:
+    """One warning from lr_find when a rule has no suggestion (stacklevel: lr_find's caller)."""
+    if note is not None:
+        warnings.warn(f"lr_find: no suggestion: {note}", stacklevel=3)
+    elif result.messages:
+        reasons = list(result.messages.values())
+        if len(reasons) == len(SUGGESTION_METHODS) and len(set(reasons)) == 1:
+            text = f"no suggestion: {reasons[0]}"
+        else:
+            text = "no suggestion for " + "; ".join(
+                f"{m!r}: {why}" for m, why in result.messages.items())
+        warnings.warn(f"lr_find: {text}", stacklevel=3)
 def lr_find(
     train_step: TrainStep,
     params: Any,
@@ -577,75 +894,22 @@ def lr_find(
     """
     if not callable(train_step):
         raise TypeError(f"train_step must be callable, got train_step={train_step!r}")
-    mode = _checks.choice("mode", mode, ("exp", "linear"))
-    min_lr = float(_checks.positive("min_lr", min_lr) if mode == "exp"
-                   else _checks.nonnegative("min_lr", min_lr))
-    max_lr = float(_checks.real("max_lr", max_lr))
-    if not max_lr > min_lr:
-        raise ValueError(
-            f"max_lr must be greater than min_lr, got max_lr={max_lr!r} with min_lr={min_lr!r}"
-        )
-    num_steps = int(_checks.integer("num_steps", num_steps, low=2))
-    smoothing = float(_checks.real("smoothing", smoothing, low=0.0, high=1.0, high_open=True))
-    if diverge_threshold is None:
-        threshold = math.inf
-    else:
-        threshold = float(_checks.real("diverge_threshold", diverge_threshold, low=1.0))
-    num_chunks = int(_checks.positive_int("num_chunks", num_chunks))
+    settings = _check_settings(min_lr, max_lr, num_steps, mode, smoothing, diverge_threshold,
+                               num_chunks)
     if callable(batches):
         batch_fn, batches = batches, None
     else:
-        batch_fn, batches = None, _check_batches(batches, num_steps)
-    report, bar = _progress_callback(progress, num_steps)
-
-    grid = _grid(min_lr, max_lr, num_steps, mode)
-    length = -(-num_steps // num_chunks)
-    chunks = -(-num_steps // length)
-    dtype = _lr_dtype(params)
-    padded = np.full(chunks * length, grid[-1], dtype=dtype)
-    padded[:num_steps] = grid
-
-    statics = {"train_step": train_step, "batch_fn": batch_fn}
-    sweep = _start(params, opt_state, batches, padded, num_steps, smoothing, threshold, **statics)
-    # Each chunk is dispatched before the previous one is read back, so the host does not wait
-    # between chunks; a chunk sent after a divergence skips all its steps.
-    outputs, active = [], True
+        batch_fn, batches = None, _check_batches(batches, settings.num_steps)
+    report, bar = _progress_callback(progress, settings.num_steps)
+    grid = _grid(settings.min_lr, settings.max_lr, settings.num_steps, settings.mode)
     try:
-        for k in range(chunks + 1):
-            previous = sweep.state.active
-            if k < chunks:
-                sweep, out = _chunk(sweep, batches, length=length, **statics)
-                outputs.append(out)
-            if k > 0:
-                active = bool(previous)
-                if report is not None:
-                    report(min(k * length, num_steps), num_steps)
-                if not active:
-                    break
+        losses, smoothed, active = _sweep(train_step, batch_fn, params, opt_state, batches,
+                                          grid, settings, report)
     finally:
         if bar is not None:
             bar.close()
-
-    outputs = jax.device_get(outputs)  # one batched copy to the host
-    losses, smoothed, taken = (np.concatenate([o[j] for o in outputs]) for j in range(3))
-    computed = int(np.sum(taken))  # the steps taken form a prefix
-    diverged_at = None if active else computed - 1
-    recorded = computed
-    if diverged_at is not None and not (
-        np.isfinite(losses[diverged_at]) and np.isfinite(smoothed[diverged_at])
-    ):
-        recorded -= 1
-    result = LRFindResult(
-        lrs=grid[:recorded],
-        losses=losses[:recorded].astype(np.float64),
-        smoothed_losses=smoothed[:recorded].astype(np.float64),
-        num_steps=num_steps,
-        mode=mode,
-        diverged_at=diverged_at,
-    )
-    if result.messages:
-        reasons = "; ".join(f"{m!r}: {why}" for m, why in result.messages.items())
-        warnings.warn(f"lr_find: no suggestion for {reasons}", stacklevel=2)
+    result = _result(grid, losses, smoothed, active, settings)
+    _warn(result, _non_finite_note(losses, result, grid, opt_state))
     return result
 
 

@@ -40,7 +40,7 @@ def table_rows(text: str) -> dict[int, float]:
 
 
 def test_show_prints_the_repr_a_table_at_round_steps_and_a_chart(tmp_path, capsys):
-    s = js.step_decay(0.1, step_size=300, gamma=0.5)
+    s = js.step_decay(0.1, every=300, gamma=0.5)
     assert main(["show", write(tmp_path, js.to_config(s)), "--steps", "1000"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == repr(s)
@@ -56,7 +56,7 @@ def test_show_prints_the_repr_a_table_at_round_steps_and_a_chart(tmp_path, capsy
 
 def test_show_at_chosen_steps_and_a_png(tmp_path, capsys):
     pytest.importorskip("matplotlib", reason="needs the plot extra")
-    s = js.sgdr(0.1, cycle_length=100, cycle_mult=2)
+    s = js.sgdr(0.1, cycle_steps=100, cycle_mult=2)
     png = tmp_path / "out" / "s.png"
     png.parent.mkdir()
     code = main(["show", write(tmp_path, js.to_config(s)), "--steps", "700", "--at", "299",
@@ -95,8 +95,8 @@ def test_ascii_chart_draws_jumps_as_vertical_strokes():
 
 BAD_CONFIGS = {
     "nested field": ({"kind": "binary", "op": "mul", "left": {"kind": "constant", "value": 2.0},
-                      "right": {"kind": "sgdr", "max_lr": 0.1, "cycle_length": 0}},
-                     "right.cycle_length must be a positive integer"),
+                      "right": {"kind": "sgdr", "init_value": 0.1, "cycle_steps": -1}},
+                     "right.cycle_steps must be"),
     "unknown kind": ({"kind": "cosine"}, "config.kind: unknown kind 'cosine'"),
     "bad value": ({"kind": "constant", "value": "fast"}, "value must be a finite number"),
     "no kind": ({"value": 1.0}, "missing field 'kind'"),
@@ -113,6 +113,100 @@ def test_show_a_bad_config_is_one_line_on_stderr_and_exit_code_2(tmp_path, capsy
     assert captured.out == ""
     assert captured.err.count("\n") == 1
     assert captured.err.startswith(f"error: {path}: ") and message in captured.err
+
+
+def nested(kind, depth):
+    config = {"kind": "constant", "value": 0.1}
+    for _ in range(depth):
+        config = {"kind": kind, "schedule": config, **({"min_value": 0.0} if kind == "clip"
+                                                       else {"steps": 10})}
+    return config
+
+
+# Files as users break them (issue 10): each is one line on stderr, naming the field or the
+# problem, and exit code 2.
+BROKEN_FILES = {
+    "latin-1": ('{"kind": "constant", "value": 0.1, "note": "caf\xe9"}'.encode("latin-1"),
+                "not a text file in UTF-8, UTF-16 or UTF-32 (byte 0xe9 at offset 47 is not "
+                "utf-8); save the config as UTF-8"),  # offset 47: the \xe9 of caf\xe9
+    "4,300-digit integer": (b'{"kind": "constant", "value": ' + b"7" * 4300 + b"}",
+                            "value: an integer of 4300 digits is out of range"),
+    "5,000-digit integer": (b'{"kind": "constant", "value": 0.1, "x": [1, -' + b"7" * 5000
+                            + b"]}", "x[1]: an integer of 5001 digits is out of range"),
+    "JSON 100k deep": (b"[" * 100_000 + b"]" * 100_000,
+                       "invalid JSON: nested too deeply to read (show reads at most 100 levels"),
+    "clip 400 deep": (json.dumps(nested("clip", 400)).encode(),
+                      "schedule.schedule.schedule.<95 more levels>.schedule.schedule: nested "
+                      "more than 100 levels deep"),
+    "warmup 200 deep": (json.dumps(nested("warmup", 200)).encode(),
+                        "nested more than 100 levels deep"),
+    "vector value": (b'{"kind": "constant", "value": [0.1, 0.2]}',
+                     "value must be a number, got an array of shape (2,) ([0.1, 0.2])"),
+    "vector in a join": (json.dumps(js.to_config(js.join(
+        [js.constant(0.1), js.clip(js.constant(0.2), 0.0, 1.0)], [5]))).replace(
+            '"max_value": 1.0', '"max_value": [1.0, 2.0]').encode(),
+        "schedules[1].max_value must be a number, got an array of shape (2,)"),
+}
+
+
+@pytest.mark.parametrize("name", BROKEN_FILES)
+def test_show_a_broken_file_is_one_line_naming_the_problem(tmp_path, capsys, name):
+    data, message = BROKEN_FILES[name]
+    path = tmp_path / "config.json"
+    path.write_bytes(data)
+    assert main(["show", str(path), "--steps", "10"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert captured.err.startswith(f"error: {path}: ") and message in captured.err, captured.err
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-32"])
+def test_show_reads_utf8_with_a_bom_utf16_and_utf32(tmp_path, capsys, encoding):
+    text = json.dumps(js.to_config(js.cosine_annealing(0.1, 100)))
+    (tmp_path / "plain.json").write_text(text, encoding="utf-8")
+    (tmp_path / "other.json").write_text(text, encoding=encoding)
+    assert main(["show", str(tmp_path / "plain.json"), "--steps", "100"]) == 0
+    expected = capsys.readouterr().out
+    assert main(["show", str(tmp_path / "other.json"), "--steps", "100"]) == 0
+    assert capsys.readouterr().out == expected
+
+
+def test_show_within_the_depth_limit_but_past_the_stack_is_one_line(tmp_path, capsys,
+                                                                     monkeypatch):
+    import jaxsched.__main__ as cli
+
+    monkeypatch.setattr(cli, "MAX_DEPTH", 10**6)  # let 600 nested clips through to repr
+    path = write(tmp_path, nested("clip", 600))
+    assert main(["show", path, "--steps", "10"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert "the schedule is nested too deeply to build, print or evaluate" in captured.err
+
+
+@pytest.mark.parametrize("out, problem", [
+    ("/dev/null", "--out /dev/null: not a directory"),
+    ("/dev/null/sub", "--out /dev/null/sub: cannot write there: Not a directory"),
+    ("FILE", "--out FILE: not a directory"),
+])
+def test_demo_out_is_checked_before_anything_runs(tmp_path, monkeypatch, capsys, out, problem):
+    import jaxsched._demo
+
+    monkeypatch.setattr(jaxsched._demo, "run_demo", lambda **kwargs: pytest.fail("it ran"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "FILE").write_text("")
+    assert main(["demo", "--out", out, "--no-progress"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == f"error: {problem}\n"
+
+
+def test_demo_out_is_created_when_missing(tmp_path, monkeypatch):
+    import jaxsched._demo
+
+    seen = {}
+    monkeypatch.setattr(jaxsched._demo, "run_demo", lambda **kwargs: seen.update(kwargs))
+    out = tmp_path / "a" / "b"
+    assert main(["demo", "--out", str(out)]) == 0
+    assert out.is_dir() and not any(out.iterdir()) and seen["out"] == str(out)
 
 
 def test_show_a_missing_file_exits_2(tmp_path, capsys):
@@ -239,6 +333,9 @@ def test_demo_with_tiny_settings(tmp_path):
     assert by_name["cosine + warmup"].lrs[0] == 0.0
     assert np.all(by_name["reduce on plateau"].lrs <= PEAK_LR * (1 + 1e-6))
     assert len(finder.lrs) >= 3 and "lr_find (12 steps, lr 0.0001 to 10" in printed
+    # 12 steps on batches of 8 are too noisy to show a fall: the reason is printed (no warning)
+    assert finder.suggestion is None
+    assert f"no suggestion: {finder.messages['steep']}" in printed
     assert path == str(tmp_path / "d" / "demo.png") and f"wrote {path}" in printed
     assert_png(path, min_size=(900, 250))
 

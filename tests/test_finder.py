@@ -1,10 +1,13 @@
 """The LR range test: suggestions on problems with a known answer, masking, the contract, errors."""
 
+import ast
+import gc
 import math
 import pathlib
 import subprocess
 import sys
 import warnings
+import weakref
 
 import jax
 import jax.numpy as jnp
@@ -15,6 +18,7 @@ import pytest
 import jaxsched as js
 from benchmarks.finder_accuracy import (
     CONDS,
+    MIN_LR,
     SCALES,
     SEEDS,
     STEPS,
@@ -214,8 +218,9 @@ def test_params_and_opt_state_are_untouched():
     for old, new in zip(jax.tree_util.tree_leaves(before), jax.tree_util.tree_leaves(after)):
         assert not new.is_deleted()  # nothing was donated
         np.testing.assert_array_equal(np.asarray(new), old)
-    # and the sweep did train: its first losses fall
+    # and the sweep did train: its first losses fall, beyond their noise
     assert result.smoothed_losses[40] < result.smoothed_losses[0]
+    assert result.suggestion is not None
 
 
 def test_callable_batches_give_the_same_sweep_as_stacked_batches():
@@ -540,3 +545,182 @@ def test_float64_sweep_when_x64_is_enabled():
     np.testing.assert_array_equal(result.losses, table - result.lrs)  # the grid, unrounded
     _, expected = reference_divergence(table - result.lrs, 0.9, 4.0, ratio_test=True)
     np.testing.assert_allclose(result.smoothed_losses, expected, rtol=1e-13)
+
+
+# --- a loss that never falls: no suggestion, and why (issue 10) -------------------------------
+
+
+def host_smoothed(losses, beta):
+    """The bias-corrected moving average, in float64 on the host."""
+    average, out = 0.0, []
+    for i, loss in enumerate(losses):
+        average = beta * average + (1 - beta) * loss
+        out.append(average / (1 - beta ** (i + 1)))
+    return np.asarray(out)
+
+
+def frozen_step(params, opt_state, batch, lr):
+    """A model that does not learn: the params never change, the batches do."""
+    return params, opt_state, mlp_loss(params, batch)
+
+
+@pytest.mark.parametrize("step, batches", [
+    (lambda p, s, b, lr: (p, s, jnp.float32(1.0)), None),  # only float32 rounding varies
+    (frozen_step, random_batches(0)),  # batch-to-batch noise
+])
+def test_a_loss_that_never_falls_gives_no_suggestion(step, batches):
+    params = mlp_init(jax.random.PRNGKey(0))
+    with pytest.warns(UserWarning, match=r"^lr_find: no suggestion: the smoothed loss never "
+                      r"falls by more than its noise .*frozen model") as record:
+        result = js.lr_find(step, params, MOMENTUM.init(params), batches, min_lr=1e-4)
+    assert len(record) == 1 and result.diverged_at is None and len(result.lrs) == 100
+    assert result.suggestions == {"steep": None, "valley": None, "minimum": None}
+    assert set(result.messages) == {"steep", "valley", "minimum"}
+    # (the same model and batches, trained: test_params_and_opt_state_are_untouched)
+
+
+@pytest.mark.parametrize("beta", [0.98, 0.5])
+def test_rounding_noise_is_four_ulps_per_one_minus_smoothing(beta):
+    """A noiseless curve (no batch noise) falls beyond noise iff its fall exceeds the rounding
+    bound 4 * 2**-23 / (1 - beta) * max|s| of the float32 moving average."""
+    bound = 4 * 2.0**-23 / (1 - beta) * 3.0
+    lrs = np.geomspace(1e-4, 1.0, 50)
+    for fall, expected in ((0.9 * bound, False), (1.1 * bound, True)):
+        # 5 skipped points, then a steady fall (no batch noise) over the 45 usable ones
+        smoothed = np.concatenate([np.full(5, 3.0), 3.0 - fall * np.linspace(0.0, 1.0, 45)])
+        result = js.LRFindResult(lrs, smoothed, smoothed, smoothing=beta)
+        assert (result.suggestion is not None) == expected, (fall / bound, result.messages)
+
+
+def test_batch_noise_alone_seems_to_fall_in_about_one_sweep_in_a_hundred():
+    """The documented chance level: independent losses with no trend (a model that does not
+    learn) get suggestions in ~1% of sweeps; the same noise over a fall of a few times the
+    threshold gets them every time."""
+    rng = np.random.default_rng(7)
+    lrs = np.geomspace(1e-4, 1.0, 100)
+    falsely, missed = 0, 0
+    for _ in range(600):
+        losses = 2.0 + 0.3 * rng.standard_normal(100)
+        result = js.LRFindResult(lrs, losses, host_smoothed(losses, 0.98))
+        falsely += result.suggestion is not None
+        trend = 2.0 - 1.0 * np.linspace(0.0, 1.0, 100) ** 2
+        result = js.LRFindResult(lrs, trend + losses - 2.0, host_smoothed(trend + losses - 2.0,
+                                                                          0.98))
+        missed += result.suggestion is None
+    assert 1 <= falsely <= 15 and missed == 0, (falsely, missed)
+
+
+# --- a NaN at the smallest learning rates names its cause (issue 10) --------------------------
+
+
+def bf16_sweep(hyperparam_dtype):
+    batches, _ = least_squares(1e2, 1.0, 0)
+    w = jnp.zeros(D, jnp.bfloat16)
+    adam = optax.inject_hyperparams(optax.adam, hyperparam_dtype=hyperparam_dtype)(
+        learning_rate=1e-3)
+    step = js.make_train_step(lambda w, b: ls_loss(w.astype(jnp.float32), b), adam)
+    with jax.numpy_dtype_promotion("standard"):  # optax's adam mixes dtypes
+        return js.lr_find(step, w, adam.init(w), batches, min_lr=MIN_LR, max_lr=10.0)
+
+
+def test_bfloat16_hyperparameters_are_named_as_the_cause_of_a_nan():
+    # optax stores injected hyperparameters in the params' dtype: b2 = 0.999 is 1.0 in bfloat16
+    with pytest.warns(UserWarning) as record:
+        result = bf16_sweep(None)
+    (message,) = [str(w.message) for w in record]
+    assert message.startswith("lr_find: no suggestion: the loss was not finite (nan) at step 1 "
+                              "of the sweep (lr=1.15e-05)")
+    assert "in bfloat16 (" in message and "b2=1," in message
+    assert "hyperparam_dtype=jnp.float32" in message and "lower min_lr" not in message.lower()
+    assert result.diverged_at == 1 and len(result.lrs) == 1
+    # The fix the message gives: hyperparameters in float32. Adam's first moment then turns
+    # float32 at the first step, which the sweep accepts (the dtypes stay fixed from there).
+    fixed = bf16_sweep(jnp.float32)
+    assert fixed.diverged_at is None and fixed.suggestion is not None
+
+
+def test_a_nan_at_the_first_step_blames_the_step_not_the_rate():
+    def broken(params, opt_state, batch, lr):
+        return params, opt_state, jnp.log(params - 1.0)  # log of a negative number
+
+    with pytest.warns(UserWarning, match=r"^lr_find: no suggestion: the loss was not finite "
+                      r"\(nan\) at step 0 of the sweep \(lr=1e-07\).* comes from the training "
+                      r"step itself") as record:
+        result = js.lr_find(broken, jnp.zeros(()), (), None)
+    assert len(record) == 1 and len(result.lrs) == 0 and result.diverged_at == 0
+
+
+def test_a_rising_opt_state_dtype_must_then_stay_fixed():
+    def drifting(params, opt_state, batch, lr):  # float16, then float32, then int32
+        dtype = jnp.float32 if opt_state.dtype == jnp.float16 else jnp.int32
+        return params, opt_state.astype(dtype), batch
+
+    with pytest.raises(TypeError, match=r"^train_step must return opt_state .* dtypes that "
+                       r"stay the same from its second step on, got float32\[\] for "
+                       r"float16\[\], then int32\[\]"):
+        js.lr_find(drifting, jnp.zeros(()), jnp.zeros((), jnp.float16), np.ones(10, np.float32),
+                   num_steps=10)
+
+
+# --- the compiled sweep lives as long as the caller's functions, no longer (issue 10) ----------
+
+
+class Model:
+    def __init__(self, scale):
+        self.scale = scale  # a device array: what a caller's closure would keep alive
+
+    def step(self, params, opt_state, batch, lr):
+        loss = jnp.mean((self.scale * params - batch) ** 2)
+        return params - lr * jax.grad(lambda p: jnp.mean((self.scale * p - batch) ** 2))(params), \
+            opt_state, loss
+
+
+def test_dropped_train_steps_and_batch_functions_are_freed():
+    alive = []
+    for k in range(2):
+        data = jnp.full((20, 4), float(k + 1))  # a new array for each closure
+        model = Model(jnp.full((4,), 2.0 + k))
+        batch_fn = lambda i, data=data: data[i]  # noqa: E731 - a new closure every time
+        step = lambda p, s, b, lr, model=model: model.step(p, s, b, lr)  # noqa: E731
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # suggestions are not the point here
+            js.lr_find(model.step, jnp.ones(4), (), batch_fn, num_steps=20, num_chunks=1)
+            js.lr_find(step, jnp.ones(4), (), data, num_steps=20, num_chunks=1)
+        alive += [weakref.ref(x) for x in (data, model, model.scale, batch_fn, step)]
+        del data, model, batch_fn, step
+    gc.collect()
+    assert [ref() is None for ref in alive] == [True] * len(alive)
+
+
+def test_a_bound_method_is_compiled_once_while_its_object_lives():
+    traces = []
+
+    class Counting(Model):
+        def step(self, params, opt_state, batch, lr):
+            traces.append(1)  # runs only while JAX traces the step
+            return super().step(params, opt_state, batch, lr)
+
+    model = Counting(jnp.full((4,), 2.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        counts = []
+        for _ in range(3):  # model.step is a new bound-method object each time
+            js.lr_find(model.step, jnp.ones(4), (), jnp.ones((50, 4)), num_steps=50)
+            counts.append(len(traces))
+    assert counts[0] >= 1 and counts[2] == counts[0]
+
+
+# --- lr_find reads as checks, sweep, result (issue 10) ----------------------------------------
+
+
+def test_no_function_in_the_finder_is_longer_than_a_screen():
+    source = (pathlib.Path(js.__file__).parent / "_finder.py").read_text()
+    long = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef):
+            body = node.body
+            if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                body = body[1:]  # the docstring is not code
+            if body and body[-1].end_lineno - body[0].lineno + 1 > 40:
+                long[node.name] = body[-1].end_lineno - body[0].lineno + 1
+    assert not long, long
