@@ -426,23 +426,33 @@ def _check_one_cycle(steps, pct_start, anneal, three_phase):
     return steps, pct_start, anneal, three_phase
 
 
-class _OneCycle(Schedule):
-    kind = "one_cycle"
-    params = ("peak_value", "steps", "pct_start", "anneal", "div_factor", "final_div_factor",
-              "three_phase")
+class _OneCyclePhases(Schedule):
+    """PyTorch OneCycleLR's phases through the values that `_values` gives; over at N − 1."""
+
     static = frozenset({"anneal", "three_phase"})
 
+    def _values(self, t: jax.Array) -> list[jax.Array]:
+        raise NotImplementedError
+
     def _at(self, t):
-        peak = as_float(self.peak_value, t)
-        initial = peak / as_float(self.div_factor, t)
-        final = initial / as_float(self.final_div_factor, t)
-        values = [initial, peak, initial, final] if self.three_phase else [initial, peak, final]
         ends = _one_cycle_ends(self.steps, self.pct_start, self.three_phase)
-        return _phases(t, ends, values, self.anneal)
+        return _phases(t, ends, self._values(t), self.anneal)
 
     def _horizon(self):
         n = step_count(self.steps)
         return None if n is None else n - 1
+
+
+class _OneCycle(_OneCyclePhases):
+    kind = "one_cycle"
+    params = ("peak_value", "steps", "pct_start", "anneal", "div_factor", "final_div_factor",
+              "three_phase")
+
+    def _values(self, t):
+        peak = as_float(self.peak_value, t)
+        initial = peak / as_float(self.div_factor, t)
+        final = initial / as_float(self.final_div_factor, t)
+        return [initial, peak, initial, final] if self.three_phase else [initial, peak, final]
 
 
 @register
@@ -510,21 +520,13 @@ def one_cycle(peak_value: Any, steps: Any, pct_start: Any = 0.3, anneal: str = "
     )
 
 
-class _OneCycleMomentum(Schedule):
+class _OneCycleMomentum(_OneCyclePhases):
     kind = "one_cycle_momentum"
-    params = ("steps", "pct_start", "anneal", "min_value", "max_value",
-              "three_phase")
-    static = frozenset({"anneal", "three_phase"})
+    params = ("steps", "pct_start", "anneal", "min_value", "max_value", "three_phase")
 
-    def _at(self, t):
+    def _values(self, t):
         low, high = as_float(self.min_value, t), as_float(self.max_value, t)
-        values = [high, low, high, high] if self.three_phase else [high, low, high]
-        ends = _one_cycle_ends(self.steps, self.pct_start, self.three_phase)
-        return _phases(t, ends, values, self.anneal)
-
-    def _horizon(self):
-        n = step_count(self.steps)
-        return None if n is None else n - 1
+        return [high, low, high, high] if self.three_phase else [high, low, high]
 
 
 @register
