@@ -510,7 +510,7 @@ def staircase(schedule: Schedule, every: Any) -> Schedule:
 
     Args:
       schedule: the schedule to sample.
-      every: ``k`` > 0 (an integer, or a non-integral float computed in float arithmetic).
+      every: ``k`` >= 1 (an integer, or a non-integral float computed in float arithmetic).
 
     Returns:
       The schedule.
@@ -546,7 +546,7 @@ def repeat(schedule: Schedule, period: Any, decay: Any = 1.0) -> Schedule:
 
     Args:
       schedule: the schedule of one repetition (it runs on steps ``0 … p - 1``).
-      period: ``p`` > 0 (an integer, or a non-integral float). Periodic forever: no horizon.
+      period: ``p`` >= 1 (an integer, or a non-integral float). Periodic forever: no horizon.
       decay: ``d``, the factor per repetition, in (0, 1] (a growing factor would overflow to
         inf after enough repetitions).
 
@@ -591,7 +591,7 @@ def per_epoch(schedule: Schedule, steps_per_epoch: Any) -> Schedule:
 
     Args:
       schedule: a schedule whose step counts epochs.
-      steps_per_epoch: ``E`` > 0 (an integer, or a non-integral float: epochs are then
+      steps_per_epoch: ``E`` >= 1 (an integer, or a non-integral float: epochs are then
         ``⌊t / E⌋`` in float arithmetic).
 
     Returns:

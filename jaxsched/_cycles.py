@@ -238,7 +238,7 @@ def sgdr(init_value: Any, cycle_steps: Any, end_value: Any = 0.0, cycle_mult: An
 
     Args:
       init_value: ``v_0``, the peak of the first cycle.
-      cycle_steps: ``T``, the first cycle's length, > 0 (an integer, or a non-integral float).
+      cycle_steps: ``T``, the first cycle's length, >= 1 (an integer, or a non-integral float).
       end_value: ``v_1``, the floor, <= `init_value`.
       cycle_mult: ``m`` >= 1, growth factor of cycle lengths (an integer as PyTorch's
         ``T_mult``, or a float as timm's ``cycle_mul``).
@@ -315,7 +315,7 @@ def cyclic(min_value: Any, max_value: Any, up_steps: Any, down_steps: Any = None
     Args:
       min_value: the lower bound.
       max_value: the upper bound of the first cycle, >= `min_value`.
-      up_steps: steps from `min_value` to `max_value`, > 0 (an integer, or a non-integral
+      up_steps: steps from `min_value` to `max_value`, >= 1 (an integer, or a non-integral
         float computed in float arithmetic).
       down_steps: steps back down, >= 0 (default: `up_steps`); a whole cycle is at most
         2**31 - 1 steps.

@@ -150,7 +150,7 @@ def step_decay(init_value: Any, every: Any, gamma: Any = 0.1) -> Schedule:
 
     Args:
       init_value: value at step 0.
-      every: ``s``, steps between decays, > 0 (an integer, or a non-integral float: then
+      every: ``s``, steps between decays, >= 1 (an integer, or a non-integral float: then
         ``⌊t / s⌋`` is taken in float arithmetic).
       gamma: the factor, in (0, 1] (a growing step schedule would overflow; use
         `multistep_decay` for a bounded number of increases).
@@ -278,7 +278,7 @@ def exponential_decay(init_value: Any, gamma: Any, transition_steps: Any = 1,
       init_value: value up to step `transition_begin`.
       gamma: factor per `transition_steps` steps, > 0; a growth factor (> 1) needs `end_value`,
         which bounds it (otherwise the value would overflow to inf), and ``init_value >= 0``.
-      transition_steps: steps per factor of `gamma`, > 0 (an integer, or a non-integral float).
+      transition_steps: steps per factor of `gamma`, >= 1 (an integer, or a non-integral float).
       staircase: decay in discrete jumps.
       transition_begin: steps before the decay starts, >= 0 (an integer, or a float).
       end_value: optional bound on the value.
@@ -394,7 +394,7 @@ def inverse_time_decay(init_value: Any, decay_rate: Any, transition_steps: Any =
     Args:
       init_value: value at step 0.
       decay_rate: the rate ``r``, >= 0.
-      transition_steps: the time scale ``n``, > 0 (an integer, or a non-integral float).
+      transition_steps: the time scale ``n``, >= 1 (an integer, or a non-integral float).
       staircase: decay in discrete jumps.
 
     Returns:
@@ -446,7 +446,7 @@ def inverse_sqrt(init_value: Any, warmup_steps: Any = 0, timescale: Any = None) 
     Args:
       init_value: the peak value, reached at step `warmup_steps`.
       warmup_steps: length of the linear warmup, >= 0 (an integer, or a non-integral float).
-      timescale: ``tau``, > 0 (default: see above). No horizon (asymptotic).
+      timescale: ``tau``, >= 1 (default: see above). No horizon (asymptotic).
 
     Returns:
       The schedule.
