@@ -209,6 +209,18 @@ def test_wsd_cycles_is_the_composition_and_checks_each_cycle():
         js.wsd_cycles([1.0, 0.5], [40, 30, 20], decay_steps=6)
 
 
+def test_plans_as_jit_arguments_and_stacked_under_vmap():
+    base = js.cooldown(js.cosine_annealing(1.0, 300), 100, 50)
+    t = jnp.arange(0, 420, 7, dtype=jnp.int32)
+    run = jax.jit(lambda s, t: s(t))  # every hyperparameter traced
+    for s in [js.extend(base, 120, 400), js.shift(base, -20), js.noise(base, 3, 0.1, end=200),
+              js.cooldown(base, 20, 30.5, shape="exponential", end_value=0.01)]:
+        np.testing.assert_allclose(run(s, t), values(s, t), rtol=3e-7, err_msg=s.kind)
+    peaks = js.stack([js.extend(js.cooldown(js.constant(p), 100, 50), 120, 400) for p in (1, 2)])
+    rows = np.asarray(jax.vmap(lambda s: s(t))(peaks))
+    np.testing.assert_allclose(rows[1], 2 * rows[0], rtol=1e-7)
+
+
 # -- configs --------------------------------------------------------------------------------------
 
 
