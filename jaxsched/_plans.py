@@ -334,7 +334,8 @@ def noise(schedule: Schedule, key: Any, std: Any, start: Any = 0, end: Any = Non
     ``|ε| < limit`` (timm resamples until it is: a truncated normal); "uniform": uniform with
     standard deviation `std`, on ``(-min(√3·std, limit), min(√3·std, limit))``. timm's
     ``noise_pct`` is `limit` (its default 0.67 is ours); its uniform noise is ``std >= limit/√3``.
-    Float steps draw for their integer part. Outside ``[start, end)`` the schedule is unchanged.
+    Float steps draw for their integer part (and int64 steps past ``2**32``, under x64, repeat
+    the draws of ``t mod 2**32``). Outside ``[start, end)`` the schedule is unchanged.
     The random numbers are JAX's, not PyTorch's: the distribution is timm's, not the draws.
 
     Args:
