@@ -143,6 +143,22 @@ def test_the_search_box_finds_reduce_on_plateau(browser):
                for a in hits), [a.get_attribute("href") for a in hits]
 
 
+def test_every_test_the_pages_cite_exists():
+    """``tests/test_x.py::test_name`` (or ``::test_name`` after a file) names a real test."""
+    cited = 0
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        last = None
+        for match in re.finditer(r"`(tests/[\w/]+\.py)?(?:::(\w+))?`", page.read_text()):
+            path, name = match.groups()
+            last = path or last
+            if not (path or name):
+                continue
+            source = (ROOT / last).read_text()
+            assert not name or re.search(rf"def {name}\b", source), (page.name, last, name)
+            cited += 1
+    assert cited >= 20
+
+
 # -- the migration page --------------------------------------------------------------------------
 
 def js_calls(snippet: str):
@@ -159,11 +175,6 @@ def js_calls(snippet: str):
     return calls
 
 
-_RENAMED = "init_value" in inspect.signature(js.cosine_annealing).parameters
-
-
-@pytest.mark.skipif(not _RENAMED, reason="the page is written in the 1.0 argument names "
-                    "(CHANGELOG.md), which the constructors do not take yet")
 def test_every_js_call_on_the_migration_page_is_real():
     prose = re.sub(r"```.*?```", "", MIGRATION, flags=re.S)
     snippets = [s for s in re.findall(r"`([^`]+)`", prose) if "js." in s]
