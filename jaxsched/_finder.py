@@ -167,8 +167,8 @@ class LRFindResult:
         a few outliers do not count as noise), and :math:`q` is the fall that a model which does
         not learn (independent losses of standard deviation 1, no trend) exceeds by chance in
         1% of sweeps of the same length, smoothing and skip: the 99th percentile of 2,000
-        simulated sweeps, with a fixed seed so that it is the same number every time (0.92
-        for 100 steps at :math:`\beta = 0.98`, 6.4 at :math:`\beta = 0`). A loss that never
+        simulated sweeps, with a fixed seed so that it is the same number every time (1.0
+        for 100 steps at :math:`\beta = 0.98`, 7.3 at :math:`\beta = 0`). A loss that never
         falls beyond this noise (a constant loss, a frozen model, a learning rate that does not
         reach the update) gives None for every rule, and a message that says so, with the fall
         that came closest to its noise, and that noise.
@@ -753,7 +753,7 @@ def _non_finite_note(losses: np.ndarray, result: LRFindResult, grid: np.ndarray,
         return note + (
             f"opt_state holds the optimizer's hyperparameters in {dtype.name} ({shown}): "
             f"0.999 (Adam's b2) is {float(jnp.asarray(0.999, dtype)):.6g} in {dtype.name}, and "
-            "hyperparameters rounded this far break the update. Keep them in float32: "
+            "hyperparameters rounded this far break the update. Keep them in float32, e.g. "
             "optax.inject_hyperparams(optax.adam, hyperparam_dtype=jnp.float32)(...)."
         )
     return note + (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -372,3 +373,12 @@ def test_demo_progress_bars_with_and_without_tqdm(monkeypatch, capsys, tqdm_inst
     err = capsys.readouterr().err
     assert "cosine" in err and "10/10" in err
     assert _progress_bar(10, "x", enabled=False) is None
+
+
+def test_the_show_example_of_the_cli_page_is_what_show_prints(tmp_path, capsys):
+    page = (ROOT / "docs" / "cli.md").read_text()
+    config = json.loads(re.search(r"With `cos.json` holding\n`(.*?)`", page).group(1))
+    expected = re.search(r"--at 0 500 1000` prints\n\n```\n(.*?)```", page, re.S).group(1)
+    assert main(["show", write(tmp_path, config, "cos.json"), "--steps", "1000", "--at", "0",
+                 "500", "1000"]) == 0
+    assert capsys.readouterr().out == expected

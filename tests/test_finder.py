@@ -1,11 +1,15 @@
 """The LR range test: suggestions on problems with a known answer, masking, the contract, errors."""
 
 import ast
+import contextlib
 import gc
+import io
 import math
 import pathlib
+import re
 import subprocess
 import sys
+import textwrap
 import warnings
 import weakref
 
@@ -566,7 +570,7 @@ def frozen_step(params, opt_state, batch, lr):
 
 @pytest.mark.parametrize("step, batches", [
     (lambda p, s, b, lr: (p, s, jnp.float32(1.0)), None),  # only float32 rounding varies
-    (frozen_step, random_batches(0)),  # batch-to-batch noise
+    (frozen_step, random_batches(0)),  # batch-to-batch noise (docs/lr_find.md has another)
 ])
 def test_a_loss_that_never_falls_gives_no_suggestion(step, batches):
     params = mlp_init(jax.random.PRNGKey(0))
@@ -613,30 +617,23 @@ def test_batch_noise_alone_seems_to_fall_in_about_one_sweep_in_a_hundred():
 # --- a NaN at the smallest learning rates names its cause (issue 10) --------------------------
 
 
-def bf16_sweep(hyperparam_dtype):
-    batches, _ = least_squares(1e2, 1.0, 0)
-    w = jnp.zeros(D, jnp.bfloat16)
-    adam = optax.inject_hyperparams(optax.adam, hyperparam_dtype=hyperparam_dtype)(
-        learning_rate=1e-3)
-    step = js.make_train_step(lambda w, b: ls_loss(w.astype(jnp.float32), b), adam)
-    with jax.numpy_dtype_promotion("standard"):  # optax's adam mixes dtypes
-        return js.lr_find(step, w, adam.init(w), batches, min_lr=MIN_LR, max_lr=10.0)
-
-
 def test_bfloat16_hyperparameters_are_named_as_the_cause_of_a_nan():
     # optax stores injected hyperparameters in the params' dtype: b2 = 0.999 is 1.0 in bfloat16
-    with pytest.warns(UserWarning) as record:
-        result = bf16_sweep(None)
+    batches, _ = least_squares(1e2, 1.0, 0)
+    w = jnp.zeros(D, jnp.bfloat16)
+    adam = optax.inject_hyperparams(optax.adam)(learning_rate=1e-3)
+    step = js.make_train_step(lambda w, b: ls_loss(w.astype(jnp.float32), b), adam)
+    with pytest.warns(UserWarning) as record, jax.numpy_dtype_promotion("standard"):
+        result = js.lr_find(step, w, adam.init(w), batches, min_lr=MIN_LR, max_lr=10.0)
     (message,) = [str(w.message) for w in record]
     assert message.startswith("lr_find: no suggestion: the loss was not finite (nan) at step 1 "
                               "of the sweep (lr=1.15e-05)")
     assert "in bfloat16 (" in message and "b2=1," in message
     assert "hyperparam_dtype=jnp.float32" in message and "lower min_lr" not in message.lower()
     assert result.diverged_at == 1 and len(result.lrs) == 1
-    # The fix the message gives: hyperparameters in float32. Adam's first moment then turns
+    # The fix the message gives, hyperparameters in float32, is run by the docs' test
+    # (test_the_lr_find_page_runs_and_prints_what_it_shows): Adam's first moment then turns
     # float32 at the first step, which the sweep accepts (the dtypes stay fixed from there).
-    fixed = bf16_sweep(jnp.float32)
-    assert fixed.diverged_at is None and fixed.suggestion is not None
 
 
 def test_a_nan_at_the_first_step_blames_the_step_not_the_rate():
@@ -724,3 +721,42 @@ def test_no_function_in_the_finder_is_longer_than_a_screen():
             if body and body[-1].end_lineno - body[0].lineno + 1 > 40:
                 long[node.name] = body[-1].end_lineno - body[0].lineno + 1
     assert not long, long
+
+
+# --- docs/lr_find.md: every snippet runs and prints what the page shows ------------------------
+
+DOC = pathlib.Path(__file__).resolve().parents[1] / "docs" / "lr_find.md"
+
+
+def doc_blocks():
+    """(code, the text block after it) for each python block of the page, in order."""
+    fences = re.findall(r"^( *)```(\w+)\n(.*?)^\1```", DOC.read_text(), re.S | re.M)
+    blocks = [(kind, textwrap.dedent(body)) for _, kind, body in fences]
+    return [(body, blocks[i + 1][1] if i + 1 < len(blocks) and blocks[i + 1][0] == "text"
+             else None) for i, (kind, body) in enumerate(blocks) if kind == "python"]
+
+
+def test_the_lr_find_page_runs_and_prints_what_it_shows():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    blocks = doc_blocks()
+    assert len(blocks) == 4 and all(expected for _, expected in blocks)
+    namespace = {}
+    for code, expected in blocks:
+        out = io.StringIO()
+        # As a user runs it: JAX's default promotion rules (optax's own code needs them).
+        with contextlib.redirect_stdout(out), jax.numpy_dtype_promotion("standard"), \
+                jax.numpy_rank_promotion("allow"), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            exec(compile(code, str(DOC), "exec"), namespace)
+        assert out.getvalue() == expected, code
+        documented = re.findall(r"# UserWarning: (.*?) \.\.\.$", code, re.M)
+        raised = [str(w.message) for w in caught]
+        assert len(raised) == len(documented), raised
+        for message, start in zip(raised, documented):
+            assert message.startswith(start), (message, start)
+        if "params16" in code and "hyperparam_dtype" not in code:  # the page quotes it in full
+            assert message.split("in bfloat16 (")[1].split(":")[0] in DOC.read_text()
+    plt.close("all")
