@@ -89,4 +89,7 @@ def test_the_wheel_installs_in_a_fresh_venv_and_runs_the_quickstart(dist, tmp_pa
         "--no-index", str(wheel), env=env)
     out = run(str(python), "-c", QUICKSTART, VERSION, (ROOT / "README.md").read_text(),
               cwd=tmp_path, env=env).stdout
-    assert re.fullmatch(r"loss \S+, lr \S+\n", out), out
+    lines = out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["step 0", "step 250", "step 500",
+                                                      "step 750"], out
+    assert all(re.fullmatch(r"step \d+: loss \S+, lr \S+", line) for line in lines), out
