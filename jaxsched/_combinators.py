@@ -6,7 +6,7 @@ cycle and boundary arithmetic stays exact all the way down. Branches that are ma
 ``jnp.where`` still see a valid step, so their values and gradients are finite.
 
 The cost of `join` and `piecewise_constant` does not grow with the number of pieces: the active
-piece is found by a search over the boundaries (see `_search`), pieces of the same structure have
+piece is found by a search over the boundaries (see `search`), pieces of the same structure have
 their hyperparameters stacked and gathered by piece index, and only the gathered piece is
 computed.
 """
@@ -19,11 +19,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from . import _checks as check
 from ._checks import _ndim
-from ._numerics import divmod_steps, fractions, mix, power, progress, promote_step
+from ._numerics import divmod_steps, fractions, mix, power, progress, promote_step, search
 from ._ramps import check_shape, rise
 from ._schedule import Schedule, as_count, as_float, float_dtype, register, step_count
 
@@ -56,58 +55,11 @@ def _take(table: Any, index: jax.Array) -> jax.Array:
     """``table[index]`` along the first axis, for indices known to be in range.
 
     Plain indexing: a scalar index (also inside `vmap`) becomes a dynamic slice, which XLA's CPU
-    backend runs 2-4x faster over a million steps than the gather of ``jnp.take`` (`_search`
+    backend runs 2-4x faster over a million steps than the gather of ``jnp.take`` (`search`
     keeps the gather, the faster of the two there). ``jnp.asarray`` first: a NumPy table handed
     to a jitted jnp function is mis-lowered when x64 is toggled between calls (jax 0.10).
     """
     return jnp.asarray(table)[index]
-
-
-# Up to this many boundaries, `_search` compares the step with all of them: over a million steps
-# on CPU that is 2-5x faster than the binary search, and 200x slower from 64 boundaries on. (A
-# B+-tree of 32-wide compares, tried too, compiled as fast for any n but ran 2x slower under vmap.)
-_COMPARE_ALL = 32
-
-
-def _search(boundaries: Any, t: jax.Array) -> jax.Array:
-    """The number of `boundaries` (sorted) that are ``<= t``, elementwise, as int32.
-
-    That is ``searchsorted(boundaries, t, side="right")``: the index of the piece that is active at
-    `t`. Up to `_COMPARE_ALL` boundaries, every boundary is compared with the step (vectorised,
-    fastest for few). Beyond, a branch-free binary search over the boundaries padded to
-    ``2**k > n`` entries: exactly ``k`` halvings, one gather and one compare each, written as a
-    `lax.scan` that XLA unrolls. Either way the jaxpr's size does not depend on the number of
-    boundaries, and the search stays fast under `vmap` (``jnp.searchsorted``'s default "scan" method
-    runs a while loop, 3-4x slower over a million steps on CPU; "compare_all" is O(n) per step).
-    """
-    n = int(np.shape(boundaries)[0])
-    if n == 0:
-        return jnp.zeros(t.shape, jnp.int32)
-    if n <= _COMPARE_ALL:
-        row = as_count(boundaries, t).reshape((1,) * t.ndim + (n,))
-        return jnp.sum(t[..., None] >= row, axis=-1, dtype=jnp.int32)
-    k = n.bit_length()
-    size = 1 << k
-    if jnp.issubdtype(t.dtype, jnp.integer):
-        pad = np.iinfo(np.dtype(t.dtype)).max
-    else:
-        pad = np.inf
-    if isinstance(boundaries, np.ndarray):
-        table = np.full(size, pad, np.dtype(t.dtype))
-        table[:n] = boundaries
-        table = jnp.asarray(table)
-    else:
-        table = jnp.concatenate([as_count(boundaries, t), jnp.full(size - n, pad, t.dtype)])
-    strides = np.array([1 << i for i in reversed(range(k))], np.int32)
-
-    def halve(lo, stride):
-        candidate = lo + stride
-        bound = jnp.take(table, candidate - 1, mode="clip")
-        return jnp.where(bound <= t, candidate, lo), None
-
-    lo, _ = lax.scan(halve, jnp.zeros(t.shape, jnp.int32), strides, unroll=True)
-    # Padding entries compare as reached only at the dtype's largest step, past every boundary.
-    return jnp.minimum(lo, n)
 
 
 def _starts(boundaries: Any, t: jax.Array) -> jax.Array:
@@ -170,7 +122,7 @@ class _Join(Schedule):
 
     def _at(self, t):
         groups = self._groups()
-        index = _search(self.boundaries, t)
+        index = search(self.boundaries, t)
         local = t - _take(_starts(self.boundaries, t), index)  # >= 0: the piece's own step
         out = None
         for treedef, members, stacked in groups:
@@ -282,7 +234,7 @@ class _PiecewiseConstant(Schedule):
     params = ("boundaries", "values")
 
     def _at(self, t):
-        return _take(as_float(self.values, t), _search(self.boundaries, t))
+        return _take(as_float(self.values, t), search(self.boundaries, t))
 
     def _horizon(self):
         if check.is_traced(self.boundaries):
@@ -332,7 +284,7 @@ class _PiecewiseLinear(Schedule):
         if n == 1:
             return jnp.broadcast_to(values[0], t.shape)
         knots = as_count(self.boundaries, t)
-        index = _search(self.boundaries, t)  # knots[index - 1] <= t < knots[index]
+        index = search(self.boundaries, t)  # knots[index - 1] <= t < knots[index]
         left = jnp.clip(index - 1, 0, n - 2)
         start, end = _take(knots, left), _take(knots, left + 1)
         length = end - start

@@ -27,6 +27,7 @@ from ._numerics import (
     progress,
     promote_step,
     quotient,
+    search,
 )
 from ._schedule import Schedule, as_count, as_float, float_dtype, register, renamed, step_count
 
@@ -131,7 +132,7 @@ class _SGDR(Schedule):
     params = ("init_value", "cycle_steps", "end_value", "cycle_mult", "cycle_decay", "cycles")
 
     def _at(self, t):
-        t = promote_step(t, self.cycle_steps, self.cycle_mult)
+        t = promote_step(t, self.cycle_steps)
         if jnp.issubdtype(jnp.result_type(self.cycle_mult), jnp.floating):
             i, weights = _fractional_cycles(t, self.cycle_steps, self.cycle_mult)
         else:
@@ -184,12 +185,56 @@ def _integer_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any):
 
 
 def _fractional_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any):
-    """``(i, weights)`` for a non-integral ``m > 1``, in float arithmetic, as timm and Keras do.
+    """``(i, weights)`` for a non-integral ``m > 1``, as timm and Keras compute the cycles.
 
-    Cycle ``i = ⌊log(1 + (t/T)(m − 1)) / log m⌋`` starts at ``T(m^i − 1)/(m − 1)`` (not a whole
-    step in general) and lasts ``T·m^i``; `i` is corrected by one where rounding put `t` just
-    outside the cycle found.
+    Cycle ``i`` starts at ``T(m^i − 1)/(m − 1)`` (not a whole step in general) and lasts
+    ``T·m^i``. For integer steps and concrete ``T`` and ``m`` the starts come from a float64 table
+    made on the host, each as an integer and a fraction (as one-cycle's phase ends), so positions
+    stay exact however far the run goes; otherwise from the closed form in float arithmetic.
     """
+    if not jnp.issubdtype(t.dtype, jnp.integer) or check.is_traced(cycle_steps) or \
+            check.is_traced(cycle_mult) or np.ndim(cycle_steps) or np.ndim(cycle_mult):
+        return _closed_form_cycles(t.astype(float_dtype(t)), cycle_steps, cycle_mult)
+    starts = _cycle_starts(float(cycle_steps), float(cycle_mult))
+    floors, dtype = np.floor(starts), float_dtype(t)
+    step_type = np.dtype(t.dtype)  # int32, or int64 under x64
+    unsigned = np.uint64 if step_type == np.int64 else np.uint32
+
+    def table(values: np.ndarray, kind: Any) -> jax.Array:  # saturated at the type's largest
+        if np.dtype(kind).kind == "f":
+            return jnp.asarray(values.astype(kind))
+        return jnp.asarray(np.minimum(values, np.iinfo(kind).max).astype(kind))
+
+    ceilings = np.ceil(starts[1:-1])  # the first step of each cycle after the first
+    i = search(ceilings[ceilings <= np.iinfo(step_type).max].astype(step_type), t)
+    above = table(starts - floors, dtype)  # each start's fraction above its floor
+    done = (t - table(floors, step_type)[i]).astype(dtype) - above[i]
+    # The next start may lie beyond the step type (a cycle that starts within it may end after).
+    left = (table(floors, unsigned)[i + 1] - t.astype(unsigned)).astype(dtype) + above[i + 1]
+    length = table(np.diff(starts), dtype)[i]
+    f, g = complementary(quotient(done, length), quotient(left, length))
+    return i, (half_cosine(f, g), half_cosine(g, f))
+
+
+def _cycle_starts(cycle_steps: float, cycle_mult: float) -> np.ndarray:
+    """Cycle starts ``T(m^i − 1)/(m − 1)`` in float64, up to the first beyond 2**31 − 1."""
+    last = np.log1p((2**31) * (cycle_mult - 1) / cycle_steps) / np.log(cycle_mult)
+    count = int(np.ceil(last)) + 2
+    if count > _MAX_CYCLES:
+        raise ValueError(
+            f"cycle_mult={cycle_mult!r} with cycle_steps={cycle_steps!r} starts {count} cycles "
+            f"before step 2**31 (at most {_MAX_CYCLES}): use an integer cycle_mult, or a "
+            f"cycle_mult further from 1")
+    i = np.arange(count, dtype=np.float64)
+    return cycle_steps * np.expm1(i * np.log(cycle_mult)) / (cycle_mult - 1)
+
+
+_MAX_CYCLES = 1 << 14  # the table's size bound: a binary search of 14 halvings
+
+
+def _closed_form_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any):
+    """``(i, weights)`` from ``i = ⌊log(1 + (t/T)(m − 1)) / log m⌋`` in float arithmetic, `i`
+    corrected by one where rounding put `t` just outside the cycle found."""
     n = as_count(cycle_steps, t)
     m = as_float(cycle_mult, t)
     log_m = jnp.log(m)

@@ -422,7 +422,7 @@ def test_float_steps_and_float64():
 
 
 def test_search_is_searchsorted_right():
-    from jaxsched._combinators import _search
+    from jaxsched._numerics import search as _search
 
     rng = np.random.default_rng(5)
     for n in (1, 2, 7, 32, 33, 100):

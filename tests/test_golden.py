@@ -50,10 +50,7 @@ OTHER_REFERENCES = {
 }
 
 # Known disagreements the lead can act on: case id -> reason (empty when there are none).
-XFAIL: dict[str, str] = {
-    "sgdr-timm-mult1.5-limit4": "float cycle_mult: the cycle start m**i computed in float32 moves "
-                                "the position near a cycle's end (step 81: rel. err 6e-5)",
-}
+XFAIL: dict[str, str] = {}  # case id -> why it is known to fail (none now)
 
 EAGER_POINTS = 8  # steps per case checked one eager call at a time
 
