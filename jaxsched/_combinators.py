@@ -388,10 +388,13 @@ def warmup(schedule: Schedule, steps: Any, init_value: Any = 0.0, shape: str = "
       starts after it, at ``schedule(t − n)``: every milestone moves ``n`` steps later.
       ``warmup(cosine_annealing(peak, T - n, end), n, init)`` equals
       ``optax.warmup_cosine_decay_schedule(init, peak, n, T, end)``.
-    * ``prefix=False`` (timm's default, big_vision): the warmup overlaps the schedule, which is not
-      delayed — the ramp goes to ``v = schedule(n)`` and then ``schedule(t)`` runs, so
-      ``warmup(piecewise_constant([30000, 60000], ...), 1000, prefix=False)`` keeps its
-      milestones where they were written.
+    * ``prefix=False`` (big_vision; timm's default keeps the schedule in place too): the warmup
+      overlaps the schedule, which is not delayed — the ramp goes to ``v = schedule(n)`` and then
+      ``schedule(t)`` runs, so ``warmup(piecewise_constant([30000, 60000], ...), 1000,
+      prefix=False)`` keeps its milestones where they were written. (timm's
+      ``warmup_prefix=False`` ramps to the base value ``schedule(0)`` instead and jumps to
+      ``schedule(n)`` at the end of the warmup; ``join([linear(v0, schedule(0), n),
+      shift(schedule, n)], [n])`` is that exactly.)
 
     Shapes: "linear" ``R(f) = f``, "cosine" ``(1 − cos πf)/2``, "sqrt" ``1 − √(1 − f)``,
     "square" ``1 − (1 − f)²``, "mirror_cosine", "exponential" ``v_0 (v / v_0)^f`` (needs
