@@ -303,7 +303,8 @@ def test_state_update_is_one_kernel(standard_promotion):
     With a loss that ends in a reduction (a sum) that is all. With a mean, XLA copies the loss's
     last multiply into every kernel that reads the loss (here the plateau's), and the loss that
     the step returns then needs a scalar kernel of its own: one more, for anything in the step
-    that reads the loss, which the plateau cannot avoid."""
+    that reads the loss, which the plateau cannot avoid (a schedule-only step whose updates are
+    guarded by ``jnp.isfinite(loss)`` shows the same one more with a mean, none with a sum)."""
     schedule = js.cosine_annealing(0.1, 100)
     base = {f: len(_kernels(optax.chain(optax.adam(schedule)), f)) for f in (jnp.sum, jnp.mean)}
     for reduce_loss, extra, window in [(jnp.sum, 0, 1), (jnp.sum, 0, 3), (jnp.mean, 1, 1)]:
