@@ -828,7 +828,9 @@ def lr_find(
     argument of the compiled function: changing `min_lr`, `max_lr`, `mode`, `smoothing` or
     `diverge_threshold` does not recompile; changing the shapes, `train_step` itself, or the
     chunk length (``ceil(num_steps / num_chunks)``) does. Build `train_step` once and reuse it:
-    a new function object (a new lambda) means a new compilation.
+    a new function object (a new lambda) means a new compilation. The compiled sweep is kept
+    for as long as `train_step` (and a batch function) lives, by weak reference: when the
+    caller drops them, it goes too, with any arrays their closures captured.
 
     `params` and `opt_state` are only read: nothing is donated, so the caller's arrays stay
     valid and unchanged, and the trained copy is thrown away.
@@ -863,15 +865,22 @@ def lr_find(
         An `LRFindResult`: the recorded ``lrs``, ``losses`` and ``smoothed_losses``, the
         ``suggestion`` (steepest descent of the smoothed loss against log lr) and the named
         ``suggestions`` ``"steep"``, ``"valley"`` and ``"minimum"`` (see `LRFindResult.suggest`
-        for each rule and its source). When the loss diverges too early for a rule, its
-        suggestion is None and a warning says why.
+        for each rule and its source). A suggestion is None, and one warning says why, when
+        the loss diverges too early for a rule, when it never falls beyond its noise (a flat
+        loss, a frozen model; see `LRFindResult.suggest` for the definition), or when it is
+        NaN or infinite at the first steps (the warning then names the step, and any
+        hyperparameters that `opt_state` holds in a float type below 32 bits, such as
+        bfloat16, where Adam's ``b2 = 0.999`` is 1.0: build the optimizer with
+        ``optax.inject_hyperparams(..., hyperparam_dtype=jnp.float32)``).
 
     Raises:
         ValueError: for a bad `min_lr`, `max_lr`, `num_steps`, `mode`, `smoothing`,
             `diverge_threshold` or `num_chunks`, or `batches` without a leading axis of length
             `num_steps`.
         TypeError: when `train_step` is not callable or does not return ``(params, opt_state,
-            scalar loss)`` with the structure of its inputs.
+            scalar loss)`` with the structure of its inputs (the dtypes of `opt_state` may
+            change once, at the first step, as optax's Adam's first moment does with float32
+            hyperparameters and bfloat16 params).
 
     Example:
         Least squares with gradient descent, which diverges above ``2 / L``:
