@@ -109,9 +109,10 @@ def append_unplaced_names(app, docname, source) -> None:
     placed = set(re.findall(r"^\.\. auto\w+:: (\w+)", source[0], re.M))
     unplaced = [name for name in public_names() if name not in placed]
     if unplaced:
-        directive = {True: "autoclass", False: "autofunction"}
-        source[0] += "\nMore\n----\n\n" + "".join(
-            f".. {directive[inspect.isclass(getattr(jaxsched, n))]}:: {n}\n" for n in unplaced)
+        source[0] += "\nMore\n----\n\n"
+    for name in unplaced:
+        directive = "autoclass" if inspect.isclass(getattr(jaxsched, name)) else "autofunction"
+        source[0] += f".. {directive}:: {name}\n"
 
 
 def check_public_names_documented(app, env) -> None:
@@ -128,14 +129,6 @@ def check_public_names_documented(app, env) -> None:
             logger.warning("public name jaxsched.%s has no docstring", name)
 
 
-def skip_undocumented_members(app, what, name, obj, skip, options):
-    """Members without a docstring (dataclass fields, NamedTuple accessors) are left out."""
-    if what == "class" and re.fullmatch(r"_?\w+", name) and not inspect.getdoc(obj):
-        return True
-    return skip
-
-
 def setup(app):
     app.connect("source-read", append_unplaced_names)
     app.connect("env-check-consistency", check_public_names_documented)
-    app.connect("autodoc-skip-member", skip_undocumented_members)
