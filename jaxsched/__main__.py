@@ -115,8 +115,9 @@ def check_config(path: str, config: Any) -> None:
             raise CliError(f"{path}: {_field(parts)}: nested more than {MAX_DEPTH} levels deep "
                            f"(objects and arrays); show reads at most {MAX_DEPTH}")
         if isinstance(node, _OutOfRange):
-            raise CliError(f"{path}: {_field(parts)}: an integer of {len(node.digits)} digits is "
-                           "out of range (a schedule's numbers are float32, its steps int32)")
+            digits = len(node.digits.lstrip("-"))
+            raise CliError(f"{path}: {_field(parts)}: an integer of {digits} digits is out of "
+                           "range (a schedule's numbers are float32, its steps int32)")
         if isinstance(node, dict):
             stack += [(v, [*parts, f".{k}"]) for k, v in node.items()]
         elif isinstance(node, list):
@@ -130,10 +131,9 @@ def check_scalar(path: str, schedule: Any) -> None:
     for keys, leaf in jax.tree_util.tree_flatten_with_path(schedule)[0]:
         parts = [_part(key) for key in keys]
         if np.ndim(leaf) > (1 if parts and parts[-1][1:] in LIST_FIELDS else 0):
-            raise CliError(
-                f"{path}: {_field(parts)} must be a number, got an array of shape "
-                f"{np.shape(leaf)} ({np.asarray(leaf).tolist()})"
-            )
+            shown = f" ({np.asarray(leaf).tolist()})" if np.size(leaf) <= 8 else ""
+            raise CliError(f"{path}: {_field(parts)} must be a number, got an array of shape "
+                           f"{np.shape(leaf)}{shown}")
 
 
 def _part(key: Any) -> str:

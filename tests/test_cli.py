@@ -133,7 +133,7 @@ BROKEN_FILES = {
     "4,300-digit integer": (b'{"kind": "constant", "value": ' + b"7" * 4300 + b"}",
                             "value: an integer of 4300 digits is out of range"),
     "5,000-digit integer": (b'{"kind": "constant", "value": 0.1, "x": [1, -' + b"7" * 5000
-                            + b"]}", "x[1]: an integer of 5001 digits is out of range"),
+                            + b"]}", "x[1]: an integer of 5000 digits is out of range"),
     "JSON 100k deep": (b"[" * 100_000 + b"]" * 100_000,
                        "invalid JSON: nested too deeply to read (show reads at most 100 levels"),
     "clip 400 deep": (json.dumps(nested("clip", 400)).encode(),
