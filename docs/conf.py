@@ -50,6 +50,9 @@ napoleon_use_rtype = False
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_preserve_defaults = True
+# Signatures show jax.typing.ArrayLike as users write it, not the union it stands for.
+autodoc_type_aliases = {"ArrayLike": "jax.typing.ArrayLike",
+                        "jax.typing.ArrayLike": "jax.typing.ArrayLike"}
 default_role = "code"  # `name` in a docstring is code, as in the source
 
 # Nitpicky for our own names only: a broken reference to jaxsched fails the build; references to
