@@ -298,19 +298,20 @@ def _kernels(opt, reduce_loss) -> list[str]:
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="counts XLA:CPU's kernels")
 def test_state_update_is_one_kernel(standard_promotion):
     """Issue 14: the plateau's state update compiles to one kernel beyond the schedule-only step
-    (it was 6 more: a fusion per field, and copies of the fields that pass through).
+    (it was 6 more: a fusion per field, and copies of the fields that pass through), with an
+    accumulation window or without.
 
-    With a loss that ends in a reduction (a sum) that is all. With a mean, XLA copies the loss's
-    last multiply into every kernel that reads the loss (here the plateau's), and the loss that
-    the step returns then needs a scalar kernel of its own: one more, for anything in the step
-    that reads the loss, which the plateau cannot avoid (a schedule-only step whose updates are
-    guarded by ``jnp.isfinite(loss)`` shows the same one more with a mean, none with a sum)."""
+    The loss here ends in a reduction (a sum). With a mean, XLA copies the loss's last multiply
+    into every kernel that reads the loss (here the plateau's), and the loss that the step
+    returns then needs a scalar kernel of its own: one more, for anything in the step that reads
+    the loss, which the plateau cannot avoid (a schedule-only step whose updates are guarded by
+    ``jnp.isfinite(loss)`` shows the same one more); benchmarks/README.md counts both."""
     schedule = js.cosine_annealing(0.1, 100)
-    base = {f: len(_kernels(optax.chain(optax.adam(schedule)), f)) for f in (jnp.sum, jnp.mean)}
-    for reduce_loss, extra, window in [(jnp.sum, 0, 1), (jnp.sum, 0, 3), (jnp.mean, 1, 1)]:
+    base = len(_kernels(optax.chain(optax.adam(schedule)), jnp.sum))
+    for window in (1, 3):
         plateau = js.reduce_on_plateau(accumulation_steps=window)
-        kernels = _kernels(optax.chain(optax.adam(schedule), plateau), reduce_loss)
-        assert len(kernels) - base[reduce_loss] <= 1 + extra, (reduce_loss, window, kernels)
+        kernels = _kernels(optax.chain(optax.adam(schedule), plateau), jnp.sum)
+        assert len(kernels) - base <= 1, (window, kernels)
 
 
 def test_jit_traces_once_and_matches_eager():
@@ -691,7 +692,7 @@ def test_docs_first_example_trains_and_reduces():
     out = io.StringIO()
     ns = _docs_snippet("def train_step(params, opt_state, batch)", out)
     lines = [line.split() for line in out.getvalue().splitlines()]
-    assert [int(line[0]) for line in lines] == [199, 399, 599]
+    assert [int(line[0]) for line in lines] == [99, 199, 299]
     scales = [float(line[2]) for line in lines]
     assert scales == sorted(scales, reverse=True) and scales[-1] < 1.0
     assert float(js.plateau_scale(ns["opt_state"])) == scales[-1]
@@ -730,13 +731,6 @@ def test_docs_multisteps_composition():
                          states["last"][1])
     assert float(js.plateau_scale(states["after"])) == 1.0  # the means improved throughout
     assert float(js.plateau_scale(states["inside"])) < 1.0  # the last values got worse
-
-
-def test_docs_nnx_example():
-    nnx = pytest.importorskip("flax.nnx")
-    ns = _docs_snippet("nnx.Optimizer(model, tx")
-    scale = js.plateau_scale(nnx.state(ns["optimizer"]))
-    assert float(scale) == float(js.plateau_scale(ns["optimizer"].opt_state)) < 1.0
 
 
 def test_docs_linen_train_state_passes_the_metric():
