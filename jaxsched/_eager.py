@@ -3,15 +3,15 @@
 A schedule called eagerly (concrete step and hyperparameters) runs `evaluate`: one jitted function
 for all schedules, with the schedule as a static argument. The schedule's hyperparameters are then
 constants of the compiled program, as in a train step that closes over the schedule, so an eager
-value is the value ``jax.jit(s)(step)`` gives, bit for bit. A schedule compiles once, for
-each kind of step (Python int, float, an array shape), on its first call: one small compilation
-(tens of milliseconds on a CPU). Schedules compare and hash by value (`value_key`), so a schedule
-equal to one already called reuses its executable: rebuilding ``js.cosine_annealing(lr, n)`` every
-step does not recompile. The executables live in jax's own caches (bounded, least recently used
-first out), not on the schedule, which stays a plain value: it pickles, copies and compares
-without them.
+value is the value ``jax.jit(s)(step)`` gives, bit for bit. A schedule compiles once, for each
+kind of step (Python int, float, an array shape), on its first call: one small compilation (tens
+of milliseconds on a CPU). Schedules compare and hash by value (`leaf_key`, `Schedule.__eq__`),
+so a schedule equal to one already called reuses its executable: rebuilding
+``js.cosine_annealing(lr, n)`` every step does not recompile. The executables live in jax's own
+caches (bounded, least recently used first out; `jax.clear_caches` empties them), not on the
+schedule, which stays a plain value: it pickles, copies and compares without them.
 
-Tried and dropped (measured on a shared 2-core CPU, 2026-12-02, benchmarks/bench_shapes.py):
+Tried and dropped (measured on the shared 2-core CPU, 2026-12-02; benchmarks/README.md, Shapes):
 
 * Prefetching blocks of 256 values for steps in arithmetic progression: about 20% cheaper per
   call, but its compilation (a 256-output split) stalled the 6th call of every fresh schedule
