@@ -149,15 +149,17 @@ class _Options(NamedTuple):
     accumulation_steps: Any
 
 
-def _scalar(name: str, value: Any) -> Any:
+def _scalar(name: str, value: Any) -> None:
     """Rejects arrays that are not scalars: they would scale the updates element-wise."""
-    shape = np.shape(value) if not hasattr(value, "shape") else value.shape
+    try:
+        shape = value.shape if hasattr(value, "shape") else np.shape(value)
+    except ValueError:  # a ragged nested list
+        shape = "(ragged)"
     if shape != ():
-        shown = np.asarray(value).tolist() if not _checks.is_traced(value) else value
+        shown = value if _checks.is_traced(value) else np.asarray(value, object).tolist()
         raise ValueError(f"{name} must be a scalar (an array of shape ()), got {name}={shown!r} "
                          f"of shape {shape}; to run several settings at once, jax.vmap over "
                          f"reduce_on_plateau")
-    return value
 
 
 def _options(factor: Any, patience: Any, threshold: Any, threshold_mode: str, mode: str,

@@ -804,6 +804,8 @@ def test_non_scalar_hyperparameters_are_refused(name):
         shape = re.escape(str(np.shape(bad)))
         with pytest.raises(ValueError, match=rf"{name} must be a scalar .*of shape {shape}"):
             js.reduce_on_plateau(**{name: bad})
+    with pytest.raises(ValueError, match=rf"{name} must be a scalar .*of shape \(ragged\)"):
+        js.reduce_on_plateau(**{name: [[valid], [valid, valid]]})
     with pytest.raises(ValueError, match=rf"{name} must be a scalar"):  # traced, under jit
         jax.jit(lambda x: js.reduce_on_plateau(**{name: x}).init(None))(jnp.full((2,), valid))
     for good in (jnp.asarray(valid), np.asarray(valid), np.float32(valid)):
