@@ -219,7 +219,7 @@ class LRFindResult:
     def _suggest(self, method: str, skip_start: int | None,
                  skip_end: int) -> tuple[float | None, str | None]:
         if skip_start is None:
-            skip_start = self.num_steps // 10
+            skip_start = self._num_steps() // 10
         n = len(self.lrs)
         stop = max(n - skip_end, 0)
         lrs = self.lrs[skip_start:stop]
@@ -243,6 +243,10 @@ class LRFindResult:
         if method == "valley":
             return _valley(lrs, smoothed)
         return float(lrs[int(np.argmin(smoothed))]) / 10.0, None
+
+    def _num_steps(self) -> int:
+        """`num_steps`, which `__post_init__` sets when it is not given."""
+        return len(self.lrs) if self.num_steps is None else self.num_steps
 
     def _too_few(self, usable: int, skip_start: int, skip_end: int) -> str:
         diverged = ("" if self.diverged_at is None
@@ -358,7 +362,8 @@ def _valley(lrs: np.ndarray, losses: np.ndarray) -> tuple[float | None, str | No
     # length[i]: the longest strictly decreasing subsequence ending at i, by patience sorting
     # (O(n log n); fastai's double loop is O(n^2)).
     values = losses.tolist()
-    length, tails = [], []  # tails[k]: the highest last value of a run of length k + 1
+    length: list[int] = []
+    tails: list[float] = []  # tails[k]: the highest last value of a run of length k + 1
     for value in values:
         k = bisect.bisect_left(tails, -value)
         tails[k:k + 1] = [-value]
@@ -421,7 +426,7 @@ def _grid(min_lr: float, max_lr: float, num_steps: int, mode: str) -> np.ndarray
 
 def _lr_dtype(params: Any) -> Any:
     """float32, or float64 where x64 is enabled and the params hold float64 leaves."""
-    if jax.config.jax_enable_x64:
+    if jax.config.read("jax_enable_x64"):
         for leaf in jax.tree_util.tree_leaves(params):
             if jnp.result_type(leaf) == jnp.float64:
                 return jnp.float64
@@ -566,22 +571,23 @@ def _weak(fn: Callable | None) -> Callable[[], Any] | None:
 
 def _compiled(train_step: TrainStep, batch_fn: Callable | None) -> tuple[Callable, Callable]:
     """The jitted `_start` and `_chunk` for these functions, compiled once while they live."""
-    key = (_weak(train_step), _weak(batch_fn))
-    if None in key:  # not weakly referable: compiled for this call only
-        key = (lambda: train_step, lambda: batch_fn)
+    step_ref, batch_ref = _weak(train_step), _weak(batch_fn)
+    if step_ref is None or batch_ref is None:  # not weakly referable: compiled for this call
+        step_ref, batch_ref = (lambda: train_step), (lambda: batch_fn)
+    key = (step_ref, batch_ref)
     try:
         return _COMPILED[key]
     except (KeyError, TypeError):  # new, or unhashable
         pass
 
     def start(*args: Any) -> _Sweep:
-        return _start(key[0](), key[1](), *args)
+        return _start(step_ref(), batch_ref(), *args)
 
     def chunk(sweep: _Sweep, batches: Any, length: int) -> tuple[_Sweep, tuple]:
-        return _chunk(key[0](), key[1](), sweep, batches, length)
+        return _chunk(step_ref(), batch_ref(), sweep, batches, length)
 
     compiled = jax.jit(start), jax.jit(chunk, static_argnames="length")
-    if isinstance(key[0], weakref.ref):
+    if isinstance(step_ref, weakref.ref):
         try:
             _COMPILED[key] = compiled
         except TypeError:  # an unhashable callable
@@ -741,7 +747,7 @@ def _non_finite_note(losses: np.ndarray, result: LRFindResult, grid: np.ndarray,
                      opt_state: Any) -> str | None:
     """Why the sweep gave nothing when its loss turned NaN or inf too early, or None."""
     at = result.diverged_at
-    if at is None or np.isfinite(losses[at]) or at >= result.num_steps // 10 + MIN_POINTS:
+    if at is None or np.isfinite(losses[at]) or at >= result._num_steps() // 10 + MIN_POINTS:
         return None
     note = (f"the loss was not finite ({float(losses[at])}) at step {at} of the sweep "
             f"(lr={grid[at]:.3g}), too early for any suggestion. ")
