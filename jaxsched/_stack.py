@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -60,7 +60,7 @@ def stack(schedules: Sequence[Schedule]) -> Schedule:
     columns: list[list[Any]] = [[x] for _, x in first]
     for i, s in enumerate(schedules[1:], start=1):
         leaves, other = jax.tree_util.tree_flatten(s)
-        if other != treedef:
+        if cast(Any, other) != treedef:  # (mypy does not see PyTreeDef's comparisons)
             where = _first_difference(schedules[0], s, "") or " (their pytree structures differ)"
             raise ValueError(f"schedules must have one structure to be stacked: schedules[{i}] "
                              f"differs from schedules[0] at {where}")
