@@ -270,10 +270,16 @@ class Schedule:
         return cached
 
     def __call__(self, step: Any) -> jax.Array:
+        eager = self.__dict__.get("_eager")
+        if eager is not None and type(step) is int:  # a logging loop's call: nothing to check
+            return eager(step)
         _check_concrete_step(step)
         if _is_tracer(step) or not self._is_concrete():
             return self._evaluate(step)
-        return _eager.evaluate(self, step)
+        if eager is None:
+            eager = _eager.compiled(self)
+            object.__setattr__(self, "_eager", eager)
+        return eager(step)
 
     # -- a plain value: equality, hashing, pickling ---------------------------------------------
 

@@ -49,14 +49,14 @@ def test_eager_values_equal_jitted_values(name):
 
 def test_eager_calls_compile_once_per_schedule_value():
     s = js.cosine_annealing(0.123, 77)
-    s(0)
-    compiled = _eager.evaluate._cache_size()
-    for t in range(1, 40):
+    for t in range(40):
         s(t)
-    js.cosine_annealing(0.123, 77)(5)  # an equal schedule, built again: the same executable
-    assert _eager.evaluate._cache_size() == compiled
-    js.cosine_annealing(0.124, 77)(5)  # a different value: one more
-    assert _eager.evaluate._cache_size() == compiled + 1
+    fn = _eager.compiled(s)
+    assert fn._cache_size() == 1  # one compilation serves every Python-int step
+    again = js.cosine_annealing(0.123, 77)  # an equal schedule, built again: the same function
+    again(5)
+    assert _eager.compiled(again) is fn and fn._cache_size() == 1
+    assert _eager.compiled(js.cosine_annealing(0.124, 77)) is not fn
 
 
 def _called(s):
