@@ -22,7 +22,6 @@ import pytest
 import jaxsched as js
 from benchmarks.finder_accuracy import (
     CONDS,
-    MIN_LR,
     SCALES,
     SEEDS,
     STEPS,
@@ -563,24 +562,17 @@ def host_smoothed(losses, beta):
     return np.asarray(out)
 
 
-def frozen_step(params, opt_state, batch, lr):
-    """A model that does not learn: the params never change, the batches do."""
-    return params, opt_state, mlp_loss(params, batch)
-
-
-@pytest.mark.parametrize("step, batches", [
-    (lambda p, s, b, lr: (p, s, jnp.float32(1.0)), None),  # only float32 rounding varies
-    (frozen_step, random_batches(0)),  # batch-to-batch noise (docs/lr_find.md has another)
-])
-def test_a_loss_that_never_falls_gives_no_suggestion(step, batches):
+def test_a_loss_that_never_falls_gives_no_suggestion():
+    """A constant loss: only float32 rounding varies. (A frozen model on fresh batches, where
+    batch noise varies too: test_the_lr_find_page_runs_and_prints_what_it_shows.)"""
     params = mlp_init(jax.random.PRNGKey(0))
     with pytest.warns(UserWarning, match=r"^lr_find: no suggestion: the smoothed loss never "
                       r"falls by more than its noise .*frozen model") as record:
-        result = js.lr_find(step, params, MOMENTUM.init(params), batches, min_lr=1e-4)
+        result = js.lr_find(lambda p, s, b, lr: (p, s, jnp.float32(1.0)), params,
+                            MOMENTUM.init(params), None, min_lr=1e-4)
     assert len(record) == 1 and result.diverged_at is None and len(result.lrs) == 100
     assert result.suggestions == {"steep": None, "valley": None, "minimum": None}
     assert set(result.messages) == {"steep", "valley", "minimum"}
-    # (the same model and batches, trained: test_params_and_opt_state_are_untouched)
 
 
 @pytest.mark.parametrize("beta", [0.98, 0.5])
@@ -615,25 +607,6 @@ def test_batch_noise_alone_seems_to_fall_in_about_one_sweep_in_a_hundred():
 
 
 # --- a NaN at the smallest learning rates names its cause (issue 10) --------------------------
-
-
-def test_bfloat16_hyperparameters_are_named_as_the_cause_of_a_nan():
-    # optax stores injected hyperparameters in the params' dtype: b2 = 0.999 is 1.0 in bfloat16
-    batches, _ = least_squares(1e2, 1.0, 0)
-    w = jnp.zeros(D, jnp.bfloat16)
-    adam = optax.inject_hyperparams(optax.adam)(learning_rate=1e-3)
-    step = js.make_train_step(lambda w, b: ls_loss(w.astype(jnp.float32), b), adam)
-    with pytest.warns(UserWarning) as record, jax.numpy_dtype_promotion("standard"):
-        result = js.lr_find(step, w, adam.init(w), batches, min_lr=MIN_LR, max_lr=10.0)
-    (message,) = [str(w.message) for w in record]
-    assert message.startswith("lr_find: no suggestion: the loss was not finite (nan) at step 1 "
-                              "of the sweep (lr=1.15e-05)")
-    assert "in bfloat16 (" in message and "b2=1," in message
-    assert "hyperparam_dtype=jnp.float32" in message and "lower min_lr" not in message.lower()
-    assert result.diverged_at == 1 and len(result.lrs) == 1
-    # The fix the message gives, hyperparameters in float32, is run by the docs' test
-    # (test_the_lr_find_page_runs_and_prints_what_it_shows): Adam's first moment then turns
-    # float32 at the first step, which the sweep accepts (the dtypes stay fixed from there).
 
 
 def test_a_nan_at_the_first_step_blames_the_step_not_the_rate():
@@ -673,18 +646,16 @@ class Model:
 
 
 def test_dropped_train_steps_and_batch_functions_are_freed():
-    alive = []
-    for k in range(2):
-        data = jnp.full((20, 4), float(k + 1))  # a new array for each closure
-        model = Model(jnp.full((4,), 2.0 + k))
-        batch_fn = lambda i, data=data: data[i]  # noqa: E731 - a new closure every time
-        step = lambda p, s, b, lr, model=model: model.step(p, s, b, lr)  # noqa: E731
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # suggestions are not the point here
-            js.lr_find(model.step, jnp.ones(4), (), batch_fn, num_steps=20, num_chunks=1)
-            js.lr_find(step, jnp.ones(4), (), data, num_steps=20, num_chunks=1)
-        alive += [weakref.ref(x) for x in (data, model, model.scale, batch_fn, step)]
-        del data, model, batch_fn, step
+    data = jnp.full((20, 4), 1.0)  # what a caller's closures hold
+    model = Model(jnp.full((4,), 2.0))
+    batch_fn = lambda i, data=data: data[i]  # noqa: E731 - closures that own the arrays
+    step = lambda p, s, b, lr, model=model: model.step(p, s, b, lr)  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # suggestions are not the point here
+        js.lr_find(model.step, jnp.ones(4), (), batch_fn, num_steps=20, num_chunks=1)
+        js.lr_find(step, jnp.ones(4), (), data, num_steps=20, num_chunks=1)
+    alive = [weakref.ref(x) for x in (data, model, model.scale, batch_fn, step)]
+    del data, model, batch_fn, step
     gc.collect()
     assert [ref() is None for ref in alive] == [True] * len(alive)
 
@@ -736,7 +707,22 @@ def doc_blocks():
              else None) for i, (kind, body) in enumerate(blocks) if kind == "python"]
 
 
+def check_the_bfloat16_warning(message):
+    """optax stores injected hyperparameters in the params' dtype, and b2 = 0.999 is 1.0 in
+    bfloat16: the warning names the non-finite loss, the dtype and the fix, not min_lr."""
+    assert message.startswith("lr_find: no suggestion: the loss was not finite (nan) at step 1 "
+                              "of the sweep (lr=1.2e-07)")
+    assert "in bfloat16 (" in message and "b2=1," in message
+    assert "hyperparam_dtype=jnp.float32" in message and "lower min_lr" not in message.lower()
+    # the page quotes the warning in full
+    assert message.split("in bfloat16 (")[1].split(":")[0] in DOC.read_text()
+
+
 def test_the_lr_find_page_runs_and_prints_what_it_shows():
+    """The page's snippets: the README example, a frozen model (no suggestion: its loss never
+    falls beyond the batch noise), bfloat16 hyperparameters (a NaN at step 1 that names them)
+    and the fix (float32 hyperparameters: Adam's first moment turns float32 at the first step,
+    which the sweep accepts)."""
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -757,6 +743,6 @@ def test_the_lr_find_page_runs_and_prints_what_it_shows():
         assert len(raised) == len(documented), raised
         for message, start in zip(raised, documented):
             assert message.startswith(start), (message, start)
-        if "params16" in code and "hyperparam_dtype" not in code:  # the page quotes it in full
-            assert message.split("in bfloat16 (")[1].split(":")[0] in DOC.read_text()
+        if "params16" in code and "hyperparam_dtype" not in code:
+            check_the_bfloat16_warning(message)
     plt.close("all")
