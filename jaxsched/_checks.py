@@ -8,6 +8,7 @@ are skipped for traced ones (a schedule built inside `jax.vmap` or `jax.grad`).
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable
 from typing import Any
@@ -29,8 +30,11 @@ def is_traced(x: Any) -> bool:
 
 
 def _show(name: str, value: Any) -> str:
+    """``got name=value``; arrays as lists, and a huge integer by its number of digits."""
     if isinstance(value, (np.ndarray, jax.Array)) and not is_traced(value):
         value = np.asarray(value).tolist()
+    if isinstance(value, int) and abs(value) > 10**30:
+        return f"got {name}=an integer of {len(str(abs(value)))} digits"
     return f"got {name}={value!r}"
 
 
@@ -43,7 +47,8 @@ def _concrete(name: str, value: Any, kind: str) -> np.ndarray | None:
     ):
         raise TypeError(f"{name} must be {kind}, {_show(name, value)}")
     if isinstance(value, int) and abs(value) > 2**62:  # beyond int64: NumPy makes an object
-        return np.asarray(float(value))
+        return np.asarray((math.inf if value > 0 else -math.inf) if abs(value) > 2**1023 else
+                          float(value))
     array = np.asarray(value)
     if array.dtype == jnp.bfloat16 or array.dtype == np.float16:  # checked in float32
         return array.astype(np.float32)

@@ -52,7 +52,8 @@ class _Constant(Schedule):
     params = ("value",)
 
     def _at(self, t):
-        return jnp.broadcast_to(as_float(self.value, t), t.shape)
+        value = as_float(self.value, t)
+        return jnp.broadcast_to(value, jnp.broadcast_shapes(t.shape, value.shape))
 
     def _horizon(self):
         return 0

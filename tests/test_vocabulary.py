@@ -227,6 +227,21 @@ def test_errors_name_the_field_and_the_real_limit(build, message):
     assert "array(" not in str(info.value)
 
 
+@pytest.mark.parametrize("huge", [10**400, -(10**400), 10**40])
+def test_huge_integers_are_refused_by_name(huge):
+    with pytest.raises(ValueError, match=r"got value=an integer of \d+ digits"):
+        js.constant(huge)
+    with pytest.raises(ValueError, match=r"^steps must be"):
+        js.cosine_annealing(0.1, huge)
+
+
+def test_an_array_constant_broadcasts_like_the_other_shapes():
+    s = js.constant(np.array([0.1, 0.2]))
+    np.testing.assert_allclose(np.asarray(s(3)), [0.1, 0.2])
+    np.testing.assert_allclose(np.asarray(js.cosine_annealing(np.array([0.1, 0.2]), 10)(5)),
+                               [0.05, 0.1], rtol=1e-6)
+
+
 def test_low_precision_hyperparameters_are_accepted_without_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
