@@ -19,6 +19,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from . import _checks as check
 from ._checks import _ndim
@@ -373,7 +374,7 @@ def _check_positive_target(schedule: Schedule, steps: Any, prefix: bool) -> None
 
 
 @register
-def warmup(schedule: Schedule, steps: Any, init_value: Any = 0.0, shape: str = "linear",
+def warmup(schedule: Schedule, steps: ArrayLike, init_value: ArrayLike = 0.0, shape: str = "linear",
            prefix: bool = True) -> Schedule:
     """Ramp from `init_value` up to the schedule, then run the schedule.
 
@@ -454,7 +455,7 @@ class _Staircase(Schedule):
 
 
 @register
-def staircase(schedule: Schedule, every: Any) -> Schedule:
+def staircase(schedule: Schedule, every: ArrayLike) -> Schedule:
     """Hold each value of a schedule for `every` steps.
 
     .. math:: \\eta_t = \\mathrm{schedule}(k \\lfloor t / k \\rfloor)
@@ -491,7 +492,7 @@ class _Repeat(Schedule):
 
 
 @register
-def repeat(schedule: Schedule, period: Any, decay: Any = 1.0) -> Schedule:
+def repeat(schedule: Schedule, period: ArrayLike, decay: ArrayLike = 1.0) -> Schedule:
     """Restart a schedule every `period` steps; repetition ``k`` is scaled by ``decay**k``.
 
     .. math:: \\eta_t = d^{\\lfloor t / p \\rfloor} \\cdot \\mathrm{schedule}(t \\bmod p)
@@ -536,7 +537,7 @@ class _PerEpoch(Schedule):
 
 
 @register
-def per_epoch(schedule: Schedule, steps_per_epoch: Any) -> Schedule:
+def per_epoch(schedule: Schedule, steps_per_epoch: ArrayLike) -> Schedule:
     """Run an epoch-indexed schedule from the step count.
 
     .. math:: \\eta_t = \\mathrm{schedule}(\\lfloor t / E \\rfloor)
@@ -582,7 +583,8 @@ class _Clip(Schedule):
 
 
 @register
-def clip(schedule: Schedule, min_value: Any = None, max_value: Any = None) -> Schedule:
+def clip(schedule: Schedule, min_value: ArrayLike | None = None,
+         max_value: ArrayLike | None = None) -> Schedule:
     """Bound the value of a schedule.
 
     .. math:: \\eta_t = \\min(\\max(\\mathrm{schedule}(t), m), M)

@@ -13,6 +13,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from . import _checks as check
 from ._numerics import (
@@ -67,7 +68,8 @@ def _k_decay(f: jax.Array, g: jax.Array, k: Any) -> tuple[jax.Array, jax.Array]:
 
 @register
 @renamed(max_lr="init_value", cycle_length="steps", min_lr="end_value")
-def cosine_annealing(init_value: Any, steps: Any, end_value: Any = 0.0, k: Any = 1.0) -> Schedule:
+def cosine_annealing(init_value: ArrayLike, steps: ArrayLike, end_value: ArrayLike = 0.0,
+                     k: ArrayLike = 1.0) -> Schedule:
     """Cosine annealing from `init_value` to `end_value` over `steps` steps, then `end_value`.
 
     .. math:: \\eta_t = v_1 + (v_0 - v_1)\\,
@@ -105,7 +107,7 @@ def cosine_annealing(init_value: Any, steps: Any, end_value: Any = 0.0, k: Any =
                             end_value=end_value, k=check.positive("k", k))
 
 
-def _restart_tables(m: jax.Array, t: jax.Array):
+def _restart_tables(m: jax.Array, t: jax.Array) -> tuple[jax.Array, ...]:
     """Cycle starts for cycle lengths ``n, n·m, n·m², …`` in units of ``n`` (``m >= 2``, scalar).
 
     Returns ``(starts, powers, powers_f)``: ``starts[k] = 1 + m + … + m**(k-1)`` and
@@ -153,7 +155,7 @@ class _SGDR(Schedule):
         return step_count(np.where(m == 1, n * c, n * (m**c - 1) / np.where(m == 1, 2, m - 1)))
 
 
-def _integer_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any):
+def _integer_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any) -> tuple[Any, Any]:
     """``(i, weights)``: the cycle of step `t` and its cosine weights, for an integer ``m``.
 
     ``t // T`` for ``m = 1``; for ``m >= 2`` every candidate cycle start (at most 32 fit in
@@ -184,7 +186,7 @@ def _integer_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any):
     return i, tuple(jnp.where(fits, a, b) for a, b in zip(exact, estimate))
 
 
-def _fractional_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any):
+def _fractional_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any) -> tuple[Any, Any]:
     """``(i, weights)`` for a non-integral ``m > 1``, as timm and Keras compute the cycles.
 
     Cycle ``i`` starts at ``T(m^i − 1)/(m − 1)`` (not a whole step in general) and lasts
@@ -232,7 +234,8 @@ def _cycle_starts(cycle_steps: float, cycle_mult: float) -> np.ndarray:
 _MAX_CYCLES = 1 << 14  # the table's size bound: a binary search of 14 halvings
 
 
-def _closed_form_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any):
+def _closed_form_cycles(t: jax.Array, cycle_steps: Any,
+                        cycle_mult: Any) -> tuple[Any, Any]:
     """``(i, weights)`` from ``i = ⌊log(1 + (t/T)(m − 1)) / log m⌋`` in float arithmetic, `i`
     corrected by one where rounding put `t` just outside the cycle found."""
     n = as_count(cycle_steps, t)
@@ -259,8 +262,9 @@ def _multiplier(cycle_mult: Any) -> Any:
 
 @register
 @renamed(max_lr="init_value", cycle_length="cycle_steps", min_lr="end_value")
-def sgdr(init_value: Any, cycle_steps: Any, end_value: Any = 0.0, cycle_mult: Any = 1,
-         cycle_decay: Any = 1.0, cycles: Any = None) -> Schedule:
+def sgdr(init_value: ArrayLike, cycle_steps: ArrayLike, end_value: ArrayLike = 0.0,
+         cycle_mult: ArrayLike = 1, cycle_decay: ArrayLike = 1.0,
+         cycles: ArrayLike | None = None) -> Schedule:
     """Cosine annealing with warm restarts (SGDR), in closed form.
 
     Cycle ``i`` has length ``T_i = T·m^i`` and peak ``P_i = max(v_0·d^i, v_1)``. With ``t_i``
@@ -343,8 +347,9 @@ class _Cyclic(Schedule):
 @register
 @renamed(base_lr="min_value", max_lr="max_value", step_size_up="up_steps",
          step_size_down="down_steps")
-def cyclic(min_value: Any, max_value: Any, up_steps: Any, down_steps: Any = None,
-           mode: str = "triangular", gamma: Any = 1.0) -> Schedule:
+def cyclic(min_value: ArrayLike, max_value: ArrayLike, up_steps: ArrayLike,
+           down_steps: ArrayLike | None = None, mode: str = "triangular",
+           gamma: ArrayLike = 1.0) -> Schedule:
     """Cyclical rate: up from `min_value` to `max_value` and back down, repeatedly.
 
     With ``u`` steps up, ``d`` steps down, cycle ``c = ⌊t/(u+d)⌋`` and position
@@ -420,7 +425,7 @@ def _phases(t: jax.Array, ends: list, values: list[jax.Array], anneal: str) -> j
     """
     dtype = float_dtype(t)
     clamped = jnp.minimum(t, as_count(ends[-1][0], t))
-    out = None
+    out: Any = None
     for i in reversed(range(len(ends))):
         (_, _, start, start_below), (end, end_above, _, _) = (
             ends[i - 1] if i else (0, 0.0, 0, 0.0), ends[i])
@@ -442,7 +447,7 @@ def _one_cycle_ends(steps: Any, pct_start: Any, three_phase: bool) -> list:
     concrete."""
     if check.is_traced(steps) or check.is_traced(pct_start):
         total = jnp.asarray(steps).astype(jnp.float32)
-        up = jnp.asarray(pct_start).astype(jnp.float32) * total
+        up: Any = jnp.asarray(pct_start).astype(jnp.float32) * total
         ends = [up - 1, 2 * up - 2, total - 1] if three_phase else [up - 1, total - 1]
         return [(jnp.floor(e).astype(jnp.int32), e - jnp.floor(e),
                  jnp.ceil(e).astype(jnp.int32), jnp.ceil(e) - e) for e in ends]
@@ -502,8 +507,8 @@ class _OneCycle(_OneCyclePhases):
 
 @register
 @renamed(max_lr="peak_value", total_steps="steps")
-def one_cycle(peak_value: Any, steps: Any, pct_start: Any = 0.3, anneal: str = "cos",
-              div_factor: Any = 25.0, final_div_factor: Any = 1e4,
+def one_cycle(peak_value: ArrayLike, steps: ArrayLike, pct_start: ArrayLike = 0.3,
+              anneal: str = "cos", div_factor: ArrayLike = 25.0, final_div_factor: ArrayLike = 1e4,
               three_phase: bool = False) -> Schedule:
     """The 1cycle policy: warm up to `peak_value`, then anneal far below the starting value.
 
@@ -576,8 +581,8 @@ class _OneCycleMomentum(_OneCyclePhases):
 
 @register
 @renamed(total_steps="steps", base_momentum="min_value", max_momentum="max_value")
-def one_cycle_momentum(steps: Any, pct_start: Any = 0.3, anneal: str = "cos",
-                       min_value: Any = 0.85, max_value: Any = 0.95,
+def one_cycle_momentum(steps: ArrayLike, pct_start: ArrayLike = 0.3, anneal: str = "cos",
+                       min_value: ArrayLike = 0.85, max_value: ArrayLike = 0.95,
                        three_phase: bool = False) -> Schedule:
     """The momentum that goes with `one_cycle`: down while the learning rate goes up, and back.
 

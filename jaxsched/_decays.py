@@ -13,6 +13,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from . import _checks as check
 from ._numerics import (
@@ -60,7 +61,7 @@ class _Constant(Schedule):
 
 
 @register
-def constant(value: Any) -> Schedule:
+def constant(value: ArrayLike) -> Schedule:
     """A constant learning rate.
 
     .. math:: \\eta_t = v
@@ -93,7 +94,7 @@ class _Linear(Schedule):
 
 
 @register
-def linear(init_value: Any, end_value: Any, steps: Any) -> Schedule:
+def linear(init_value: ArrayLike, end_value: ArrayLike, steps: ArrayLike) -> Schedule:
     """Linear interpolation from `init_value` to `end_value` over `steps` steps, then `end_value`.
 
     .. math:: \\eta_t = v_0 + (v_1 - v_0) \\cdot \\min(t, n) / n
@@ -140,7 +141,7 @@ class _StepDecay(Schedule):
 
 @register
 @renamed(step_size="every")
-def step_decay(init_value: Any, every: Any, gamma: Any = 0.1) -> Schedule:
+def step_decay(init_value: ArrayLike, every: ArrayLike, gamma: ArrayLike = 0.1) -> Schedule:
     """Multiply the value by `gamma` every `every` steps.
 
     .. math:: \\eta_t = v_0 \\cdot \\gamma^{\\lfloor t / s \\rfloor}
@@ -187,7 +188,7 @@ class _MultistepDecay(Schedule):
 
 @register
 @renamed(milestones="boundaries")
-def multistep_decay(init_value: Any, boundaries: Any, gamma: Any = 0.1) -> Schedule:
+def multistep_decay(init_value: ArrayLike, boundaries: Any, gamma: ArrayLike = 0.1) -> Schedule:
     """Multiply the value by `gamma` at each boundary.
 
     .. math:: \\eta_t = v_0 \\cdot \\gamma^{\\#\\{i : b_i \\le t\\}}
@@ -257,9 +258,9 @@ class _ExponentialDecay(Schedule):
 
 
 @register
-def exponential_decay(init_value: Any, gamma: Any, transition_steps: Any = 1,
-                      staircase: bool = False, transition_begin: Any = 0,
-                      end_value: Any = None) -> Schedule:
+def exponential_decay(init_value: ArrayLike, gamma: ArrayLike, transition_steps: ArrayLike = 1,
+                      staircase: bool = False, transition_begin: ArrayLike = 0,
+                      end_value: ArrayLike | None = None) -> Schedule:
     """Exponential decay: multiply by `gamma` every `transition_steps` steps, continuously.
 
     .. math:: \\eta_t = v_0 \\cdot \\gamma^{p}, \\quad p = \\max(t - b, 0) / n
@@ -332,8 +333,8 @@ class _PolynomialDecay(Schedule):
 
 @register
 @renamed(max_update="steps")
-def polynomial_decay(init_value: Any, steps: Any, power: Any = 1.0,
-                     end_value: Any = 0.0) -> Schedule:
+def polynomial_decay(init_value: ArrayLike, steps: ArrayLike, power: ArrayLike = 1.0,
+                     end_value: ArrayLike = 0.0) -> Schedule:
     """Polynomial decay to `end_value` at step `steps`, then held there.
 
     .. math:: \\eta_t = (v_0 - v_1)\\,(1 - \\min(t, T)/T)^{p} + v_1
@@ -383,8 +384,8 @@ class _InverseTimeDecay(Schedule):
 
 @register
 @renamed(decay_steps="transition_steps")
-def inverse_time_decay(init_value: Any, decay_rate: Any, transition_steps: Any = 1,
-                       staircase: bool = False) -> Schedule:
+def inverse_time_decay(init_value: ArrayLike, decay_rate: ArrayLike,
+                       transition_steps: ArrayLike = 1, staircase: bool = False) -> Schedule:
     """Inverse time decay.
 
     .. math:: \\eta_t = \\frac{v_0}{1 + r \\cdot t / n}
@@ -434,7 +435,8 @@ class _InverseSqrt(Schedule):
 
 
 @register
-def inverse_sqrt(init_value: Any, warmup_steps: Any = 0, timescale: Any = None) -> Schedule:
+def inverse_sqrt(init_value: ArrayLike, warmup_steps: ArrayLike = 0,
+                 timescale: ArrayLike | None = None) -> Schedule:
     """Linear warmup, then decay proportional to the inverse square root of the step.
 
     .. math::
@@ -494,7 +496,7 @@ class _LogAnnealing(Schedule):
 
 @register
 @renamed(max_lr="init_value", min_lr="end_value")
-def log_annealing(init_value: Any, steps: Any, end_value: Any = 0.0) -> Schedule:
+def log_annealing(init_value: ArrayLike, steps: ArrayLike, end_value: ArrayLike = 0.0) -> Schedule:
     """Logarithmic annealing, the seed's custom ``log(1/x)`` schedule, then `end_value`.
 
     .. math:: \\eta_t = v_1 + (v_0 - v_1)\\,
@@ -543,8 +545,8 @@ class _TanhDecay(Schedule):
 
 
 @register
-def tanh_decay(init_value: Any, steps: Any, end_value: Any = 0.0, lower: Any = -7.0,
-               upper: Any = 3.0) -> Schedule:
+def tanh_decay(init_value: ArrayLike, steps: ArrayLike, end_value: ArrayLike = 0.0,
+               lower: ArrayLike = -7.0, upper: ArrayLike = 3.0) -> Schedule:
     """Hyperbolic-tangent decay (timm's ``TanhLRScheduler``, one cycle), then `end_value`.
 
     With ``f = t / n`` for ``t < n``:
@@ -608,9 +610,9 @@ class _WarmupStableDecay(Schedule):
 
 @register
 @renamed(decay="shape")
-def warmup_stable_decay(peak_value: Any, warmup_steps: Any, stable_steps: Any, decay_steps: Any,
-                        init_value: Any = 0.0, end_value: Any = 0.0,
-                        shape: str = "linear") -> Schedule:
+def warmup_stable_decay(peak_value: ArrayLike, warmup_steps: ArrayLike, stable_steps: ArrayLike,
+                        decay_steps: ArrayLike, init_value: ArrayLike = 0.0,
+                        end_value: ArrayLike = 0.0, shape: str = "linear") -> Schedule:
     """Warmup-stable-decay (WSD): linear warmup, a long flat stretch, then a short decay.
 
     With ``w``, ``s``, ``d`` the three lengths and ``f = (t − w − s)/d`` in the decay phase:

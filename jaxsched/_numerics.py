@@ -177,11 +177,11 @@ def search(boundaries: Any, t: jax.Array) -> jax.Array:
     k = n.bit_length()
     size = 1 << k
     if jnp.issubdtype(t.dtype, jnp.integer):
-        pad = np.iinfo(np.dtype(t.dtype)).max
+        pad: float = np.iinfo(np.dtype(t.dtype)).max
     else:
         pad = np.inf
     if isinstance(boundaries, np.ndarray):
-        table = np.full(size, pad, np.dtype(t.dtype))
+        table: Any = np.full(size, pad, np.dtype(t.dtype))
         table[:n] = boundaries
         table = jnp.asarray(table)
     else:

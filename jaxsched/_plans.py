@@ -14,6 +14,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from . import _checks as check
 from ._combinators import join, warmup
@@ -63,8 +64,8 @@ class _Cooldown(Schedule):
 
 
 @register
-def cooldown(schedule: Schedule, start: Any, steps: Any, shape: str = "linear",
-             end_value: Any = 0.0) -> Schedule:
+def cooldown(schedule: Schedule, start: ArrayLike, steps: ArrayLike, shape: str = "linear",
+             end_value: ArrayLike = 0.0) -> Schedule:
     """From step `start`, anneal any schedule to `end_value` over `steps` steps.
 
     With ``s = start``, ``n = steps``, ``f = (t - s)/n`` and a curve ``D`` of API.md §2a:
@@ -134,7 +135,7 @@ class _Shift(Schedule):
 
 
 @register
-def shift(schedule: Schedule, steps: Any) -> Schedule:
+def shift(schedule: Schedule, steps: ArrayLike) -> Schedule:
     """Move a schedule in time: ``schedule(t + steps)``.
 
     .. math:: \\eta_t = \\mathrm{schedule}(\\max(t + k, 0))
@@ -169,6 +170,9 @@ def shift(schedule: Schedule, steps: Any) -> Schedule:
 
 def _stretch(at: Any, new: Any, old: Any, t: jax.Array) -> jax.Array:
     """``(old - at) / (new - at)`` in the value dtype, from float64 when all three are concrete."""
+    a: Any
+    h_new: Any
+    h_old: Any
     if _concrete(at, new, old):
         a, h_new, h_old = (np.float64(np.asarray(x)) for x in (at, new, old))
         return as_float((h_old - a) / (h_new - a), t)
@@ -198,7 +202,8 @@ class _Extend(Schedule):
 
 
 @register
-def extend(schedule: Schedule, at: Any, horizon: Any, planned_horizon: Any = None) -> Schedule:
+def extend(schedule: Schedule, at: int | jax.Array, horizon: int | jax.Array,
+           planned_horizon: int | jax.Array | None = None) -> Schedule:
     """Continue a plan to a new horizon without a jump: the rest of it, stretched in time.
 
     With ``a = at``, the planned horizon ``H`` (``schedule.horizon``) and the new one ``H'``:
@@ -319,8 +324,9 @@ class _Noise(Schedule):
         return super().__repr__().replace("distribution=", "kind=")
 
 
-def noise(schedule: Schedule, key: Any, std: Any, start: Any = 0, end: Any = None,
-          kind: str = "normal", limit: Any = 0.67) -> Schedule:
+def noise(schedule: Schedule, key: ArrayLike, std: ArrayLike, start: int | jax.Array = 0,
+          end: int | jax.Array | None = None, kind: str = "normal",
+          limit: ArrayLike = 0.67) -> Schedule:
     """Multiply a schedule by ``1 + ε_t``, with ε_t a random draw fixed by the key and the step.
 
     .. math:: \\eta_t = \\mathrm{schedule}(t)\\,(1 + \\varepsilon_t) \\text{ for }
@@ -397,8 +403,9 @@ def _per_cycle(name: str, value: Any, n: int) -> list[Any]:
     return values
 
 
-def wsd_cycles(peak_value: Any, cycle_steps: Any, decay_steps: Any, warmup_steps: Any = 0,
-               rewarmup_steps: Any = 0, init_value: Any = 0.0, end_value: Any = 0.0,
+def wsd_cycles(peak_value: ArrayLike, cycle_steps: ArrayLike, decay_steps: ArrayLike,
+               warmup_steps: ArrayLike = 0, rewarmup_steps: ArrayLike = 0,
+               init_value: ArrayLike = 0.0, end_value: ArrayLike = 0.0,
                shape: str = "linear") -> Schedule:
     """Warmup–stable–decay in cycles: WSD-S, and cycles that re-warm from where the last ended.
 

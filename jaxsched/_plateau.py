@@ -109,7 +109,7 @@ class PlateauState(NamedTuple):
         return self._field("cooldown_count")
 
     @property
-    def count(self) -> jax.Array:
+    def count(self) -> jax.Array:  # type: ignore[override]  # the field (API.md §4), not tuple.count
         return self._field("count")
 
     @property
@@ -204,7 +204,8 @@ def _init(options: _Options) -> PlateauState:
                                     count=0, accumulated_value=0.0)
 
 
-def _observe(state: PlateauState, v: jax.Array, options: _Options, every_value: bool):
+def _observe(state: PlateauState, v: jax.Array, options: _Options,
+             every_value: bool) -> tuple[jax.Array, ...]:
     """The accumulation window after value `v`: (ready, observation, count, accumulated).
 
     `ready` says whether the window is complete; the observation is then the mean of its values.
@@ -221,7 +222,7 @@ def _observe(state: PlateauState, v: jax.Array, options: _Options, every_value: 
             jnp.where(ready, jnp.zeros_like(total), total))
 
 
-def _decide(state: PlateauState, v: jax.Array, options: _Options):
+def _decide(state: PlateauState, v: jax.Array, options: _Options) -> tuple[jax.Array, ...]:
     """One PyTorch ``step(v)``: the new (scale, best_value, wait, cooldown_count)."""
     best, wait, cooldown_count = state.best_value, state.wait, state.cooldown_count
     threshold = _f32(options.threshold)

@@ -127,7 +127,7 @@ def plot(
     """
     _require_matplotlib()
     many = isinstance(schedules, Mapping)
-    items = list(schedules.items()) if many else [(None, schedules)]
+    items = list(schedules.items()) if isinstance(schedules, Mapping) else [(None, schedules)]
     if not items:
         raise ValueError("schedules is an empty dict; give at least one schedule")
     for name, s in items:

@@ -21,11 +21,12 @@ import inspect
 import numbers
 import operator
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from . import _eager
 from ._checks import FLOAT32_MAX, FLOAT32_TINY
@@ -102,7 +103,7 @@ def _signed(t: jax.Array) -> jax.Array:
     A concrete step too large for the signed type raises; a traced one (whose value is not known
     here) saturates at the signed type's largest value, the last step a schedule can be asked.
     """
-    wide = jnp.int64 if jax.config.jax_enable_x64 else jnp.int32
+    wide = jnp.int64 if jax.config.read("jax_enable_x64") else jnp.int32
     largest = np.iinfo(np.dtype(wide)).max
     if t.dtype.itemsize < np.dtype(wide).itemsize:
         return t.astype(wide)
@@ -148,7 +149,7 @@ def _check_concrete_step(step: Any) -> None:
             return
     elif not isinstance(step, (np.ndarray, np.integer)) or step.dtype.kind not in "iu":
         return
-    x64 = jax.config.jax_enable_x64
+    x64 = jax.config.read("jax_enable_x64")
     largest = np.iinfo(np.int64 if x64 else np.int32).max
     if np.size(step) and np.max(np.asarray(step)) > largest:
         limit = "2**63 - 1" if x64 else "2**31 - 1 (enable x64 for larger steps)"
@@ -190,6 +191,9 @@ class Schedule:
     params: ClassVar[tuple[str, ...]] = ()
     static: ClassVar[frozenset[str]] = frozenset()
     no_config: ClassVar[str] = "its kind is not a registered constructor"
+
+    if TYPE_CHECKING:  # for mypy: `__init__` sets one attribute per name in `params`
+        def __getattr__(self, name: str) -> Any: ...
 
     def __init__(self, **kwargs: Any):
         missing = set(self.params) - set(kwargs)
@@ -234,7 +238,7 @@ class Schedule:
             object.__setattr__(obj, name, v)
         return obj
 
-    def __setattr__(self, name: str, value: Any):
+    def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable; build a new schedule instead")
 
     # -- horizon --------------------------------------------------------------------------------
@@ -269,7 +273,7 @@ class Schedule:
             object.__setattr__(self, "_concrete", cached)
         return cached
 
-    def __call__(self, step: Any) -> jax.Array:
+    def __call__(self, step: ArrayLike) -> jax.Array:
         eager = self.__dict__.get("_eager")
         if eager is not None and type(step) is int:  # a logging loop's call: nothing to check
             return eager(step)
@@ -401,7 +405,8 @@ class _Binary(Schedule):
 
     def _horizon(self):
         horizons = [x.horizon if isinstance(x, Schedule) else 0 for x in (self.left, self.right)]
-        return None if None in horizons else max(horizons)
+        known = [h for h in horizons if h is not None]
+        return max(known) if len(known) == len(horizons) else None
 
     def __repr__(self) -> str:
         _, symbol = _OPS[self.op]
