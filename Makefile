@@ -30,7 +30,7 @@ types: $(STAMP)
 	$(BIN)/mypy jaxsched
 
 # tests/test_docs.py builds the site and reads it in headless Chromium (skipped without it).
-test: lint $(DOCS_STAMP)
+test: lint types $(DOCS_STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --doctest-modules jaxsched tests
 
 # The documentation site, docs/_build/html; any warning fails the build.
