@@ -31,7 +31,7 @@ types: $(STAMP)
 
 # tests/test_docs.py builds the site and reads it in headless Chromium (skipped without it).
 test: lint types $(DOCS_STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --doctest-modules jaxsched tests
+	$(BIN)/python -m pytest -q -n 2 --doctest-modules jaxsched tests
 
 # The documentation site, docs/_build/html; any warning fails the build.
 docs: $(DOCS_STAMP)

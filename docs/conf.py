@@ -10,6 +10,7 @@ that does not resolve and a public name of ``jaxsched`` missing from the API ref
 from __future__ import annotations
 
 import inspect
+import os
 import re
 import shutil
 import sys
@@ -68,11 +69,20 @@ html_show_sourcelink = False
 
 # -- the notebooks: colab/*.ipynb, copied into docs/notebooks/ (git-ignored) for myst-nb -------
 
+# Updated in place (each file replaced atomically, stale ones removed), so that two builds at
+# once (make docs while tests/test_docs.py builds) never see a half-written folder.
 NOTEBOOKS = DOCS / "notebooks"
-shutil.rmtree(NOTEBOOKS, ignore_errors=True)
-NOTEBOOKS.mkdir()
-for _path in sorted((ROOT / "colab").glob("*.ipynb")):
-    shutil.copy2(_path, NOTEBOOKS / _path.name)
+NOTEBOOKS.mkdir(exist_ok=True)
+_sources = {p.name: p for p in sorted((ROOT / "colab").glob("*.ipynb"))}
+for _name, _path in _sources.items():
+    _target = NOTEBOOKS / _name
+    if not _target.exists() or _target.read_bytes() != _path.read_bytes():
+        _partial = NOTEBOOKS / f".{_name}.{os.getpid()}"
+        shutil.copy2(_path, _partial)
+        os.replace(_partial, _target)
+for _stale in NOTEBOOKS.glob("*.ipynb"):
+    if _stale.name not in _sources:
+        _stale.unlink(missing_ok=True)
 
 
 # -- every public name documented --------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The documentation site: it builds without a warning, reads right in a browser, and its tables
 are true.
 
-The site is built once per run (``sphinx -W --keep-going -n``, as ``make docs`` does, into a
+The site is built once per test worker (``sphinx -W --keep-going -n``, as ``make docs`` does, into a
 temporary folder) and opened in headless Chromium through selenium, served from 127.0.0.1: the API
 entry of `cosine_annealing` must show its formula rendered by MathJax (bundled with the site, no
 network), and the search box must find `reduce_on_plateau`. Without Chromium, its driver or
@@ -36,7 +36,6 @@ ROOT = Path(__file__).resolve().parents[1]
 MIGRATION = (ROOT / "docs" / "migration.md").read_text()
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.xdist_group("docs")  # one build and one browser, on one worker
 
 
 # -- the build ---------------------------------------------------------------------------------
