@@ -17,7 +17,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from . import _checks as check
-from ._combinators import join, warmup
+from ._combinators import _child, join, warmup
 from ._decays import constant
 from ._numerics import fractions, promote_step
 from ._ramps import anneal, check_shape
@@ -26,14 +26,6 @@ from ._schedule import Schedule, as_count, as_float, float_dtype, register, step
 __all__ = ["cooldown", "extend", "noise", "shift", "wsd_cycles"]
 
 _INT32_MAX = int(np.iinfo(np.int32).max)
-
-
-def _child(name: str, value: Any) -> Schedule:
-    """A sub-schedule argument: a `Schedule`, or a ValueError naming the argument."""
-    if not isinstance(value, Schedule):
-        raise ValueError(f"{name} must be a Schedule (use jaxsched.constant(v) for a number), "
-                         f"got {name}={value!r}")
-    return value
 
 
 def _concrete(*values: Any) -> bool:

@@ -15,19 +15,9 @@ import numpy as np
 import pytest
 
 import jaxsched as js
-from tests.helpers import assert_close, run_on_eight_cpu_devices
+from tests.helpers import anneal_reference, assert_close, run_on_eight_cpu_devices
 
 SHAPES = ("linear", "cosine", "sqrt", "square", "mirror_cosine", "exponential")
-
-
-def curve(shape: str, a: float, b: float, f: float) -> float:
-    """API.md §2a in float64: from a (f = 0) to b (f = 1) along D(f)."""
-    if shape == "exponential":
-        return a ** (1 - f) * b**f
-    d = {"linear": 1 - f, "cosine": (1 + math.cos(math.pi * f)) / 2, "sqrt": 1 - math.sqrt(f),
-         "square": 1 - f * f,
-         "mirror_cosine": 2 * (1 - f) - (1 + math.cos(math.pi * f)) / 2}[shape]
-    return b + (a - b) * d
 
 
 def cooldown_reference(base, start, steps, shape, end, t):
@@ -36,7 +26,7 @@ def cooldown_reference(base, start, steps, shape, end, t):
         return base(t)
     if t >= start + steps:
         return end
-    return curve(shape, base(t), end, (t - start) / steps)
+    return anneal_reference(shape, base(t), end, (t - start) / steps)
 
 
 def cosine64(init, n, t):
