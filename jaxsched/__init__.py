@@ -7,6 +7,8 @@ at run time. See README.md.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._batch import BatchRamp as BatchRamp
+from ._batch import batch_ramp as batch_ramp
 from ._clocks import SampleClockState as SampleClockState
 from ._clocks import StepClockState as StepClockState
 from ._clocks import TokenClockState as TokenClockState
@@ -36,9 +38,8 @@ from ._decays import polynomial_decay as polynomial_decay
 from ._decays import step_decay as step_decay
 from ._decays import tanh_decay as tanh_decay
 from ._decays import warmup_stable_decay as warmup_stable_decay
-from ._finder import LRFindResult as LRFindResult
 from ._finder import lr_find as lr_find
-from ._finder import make_train_step as make_train_step
+from ._finder_result import LRFindResult as LRFindResult
 from ._optstate import hyperparams as hyperparams
 from ._optstate import learning_rate as learning_rate
 from ._plans import cooldown as cooldown
@@ -54,6 +55,7 @@ from ._schedule import Schedule as Schedule
 from ._schedule import from_config as from_config
 from ._schedule import to_config as to_config
 from ._stack import stack as stack
+from ._train_step import make_train_step as make_train_step
 
 try:
     __version__ = version("jaxsched")

@@ -681,8 +681,13 @@ def test_a_bound_method_is_compiled_once_while_its_object_lives():
 # --- lr_find reads as checks, sweep, result (issue 10) ----------------------------------------
 
 
-def test_no_function_in_the_finder_is_longer_than_a_screen():
-    source = (pathlib.Path(js.__file__).parent / "_finder.py").read_text()
+FINDER_MODULES = ("_finder.py", "_finder_result.py", "_finder_rules.py", "_finder_sweep.py",
+                  "_train_step.py")
+
+
+@pytest.mark.parametrize("module", FINDER_MODULES)
+def test_no_function_in_the_finder_is_longer_than_a_screen(module):
+    source = (pathlib.Path(js.__file__).parent / module).read_text()
     long = {}
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.FunctionDef):
