@@ -5,10 +5,8 @@ composes with combinators and arithmetic, matches its reference implementation, 
 at run time. See README.md.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib.metadata as _metadata
 
-from ._batch import BatchRamp as BatchRamp
-from ._batch import batch_ramp as batch_ramp
 from ._clocks import SampleClockState as SampleClockState
 from ._clocks import StepClockState as StepClockState
 from ._clocks import TokenClockState as TokenClockState
@@ -57,7 +55,58 @@ from ._schedule import to_config as to_config
 from ._stack import stack as stack
 from ._train_step import make_train_step as make_train_step
 
+# The documented API (docs/api.rst), in its order.
+__all__ = [
+    "Schedule",
+    "to_config",
+    "from_config",
+    "constant",
+    "linear",
+    "step_decay",
+    "multistep_decay",
+    "exponential_decay",
+    "polynomial_decay",
+    "inverse_time_decay",
+    "inverse_sqrt",
+    "cosine_annealing",
+    "sgdr",
+    "cyclic",
+    "one_cycle",
+    "one_cycle_momentum",
+    "log_annealing",
+    "tanh_decay",
+    "warmup_stable_decay",
+    "join",
+    "piecewise_constant",
+    "piecewise_linear",
+    "warmup",
+    "staircase",
+    "repeat",
+    "per_epoch",
+    "clip",
+    "schedule",
+    "cooldown",
+    "extend",
+    "shift",
+    "noise",
+    "wsd_cycles",
+    "stack",
+    "reduce_on_plateau",
+    "PlateauState",
+    "plateau_scale",
+    "hyperparams",
+    "learning_rate",
+    "scale_by_schedule",
+    "StepClockState",
+    "TokenClockState",
+    "SampleClockState",
+    "lr_find",
+    "LRFindResult",
+    "make_train_step",
+    "plot",
+]
+
 try:
-    __version__ = version("jaxsched")
-except PackageNotFoundError:  # running from a source checkout
+    __version__ = _metadata.version("jaxsched")
+except _metadata.PackageNotFoundError:  # running from a source checkout
     __version__ = "0.0.0+local"
