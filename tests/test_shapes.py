@@ -2,6 +2,7 @@
 
 import math
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -200,7 +201,8 @@ def test_sgdr_is_constant_size_whatever_the_number_of_cycles():
 def test_vmap_over_hyperparameters_and_grad():
     peaks = jnp.array([0.1, 0.2, 0.4])
     values = jax.vmap(lambda p: js.cosine_annealing(p, 10, 0.0)(5))(peaks)
-    np.testing.assert_allclose(np.asarray(values), np.asarray(peaks) * 0.5, rtol=1e-6)
+    chex.assert_shape(values, (3,))
+    chex.assert_trees_all_close(values, peaks * 0.5, rtol=1e-6)
 
     # vmap over a schedule whose leaves are batched arrays: map the array leaves only
     batch = js.sgdr(peaks, 10, 0.0, cycle_mult=2)
@@ -276,7 +278,22 @@ def test_matches_optax_equivalents():
 
 def test_array_hyperparameters_broadcast_with_scalar_steps():
     s = js.cosine_annealing(jnp.array([0.1, 0.2]), 10)
-    np.testing.assert_allclose(np.asarray(s(5)), [0.05, 0.1], rtol=1e-6)
+    chex.assert_shape(s(5), (2,))
+    chex.assert_trees_all_close(s(5), jnp.array([0.05, 0.1]), rtol=1e-6)
+
+
+class WithAndWithoutJit(chex.TestCase):
+    """A schedule is a pure function of the step: jitted or not, the same value (chex runs the
+    test once per variant)."""
+
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_cosine_annealing_at_its_quarter_points(self):
+        s = js.cosine_annealing(0.1, 8, end_value=0.02)
+        values = self.variant(s)(jnp.array([0, 2, 4, 6, 8, 9], jnp.int32))
+        chex.assert_shape(values, (6,))
+        quarter = 0.02 + 0.04 * (1 + math.cos(math.pi / 4))
+        want = jnp.array([0.1, quarter, 0.06, 0.12 - quarter, 0.02, 0.02], jnp.float32)
+        chex.assert_trees_all_close(values, want, rtol=2e-7, atol=0.0)
 
 
 # -- bad input ------------------------------------------------------------------------------------
