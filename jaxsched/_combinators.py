@@ -24,7 +24,7 @@ from jax.typing import ArrayLike
 from . import _checks as check
 from ._checks import _ndim
 from ._numerics import divmod_steps, fractions, mix, power, progress, promote_step, search
-from ._ramps import check_shape, rise
+from ._ramps import check_power, check_shape, rise
 from ._schedule import Schedule, as_count, as_float, float_dtype, register, step_count
 
 __all__ = [
@@ -339,6 +339,7 @@ class _Warmup(Schedule):
     kind = "warmup"
     params = ("schedule", "steps", "init_value", "shape", "prefix")
     static = frozenset({"shape", "prefix"})
+    power: Any = None  # the exponent of shape "power" (`_PowerWarmup`)
 
     def _at(self, t):
         t = promote_step(t, self.steps)
@@ -350,7 +351,8 @@ class _Warmup(Schedule):
             value = self.schedule._at(jnp.maximum(t - n, zero))
         else:
             value = self.schedule._at(jnp.maximum(t, n))
-        ramp = rise(self.shape, as_float(self.init_value, t), value, *progress(t, self.steps))
+        ramp = rise(self.shape, as_float(self.init_value, t), value, *progress(t, self.steps),
+                    self.power)
         return jnp.where(t < n, ramp, value)
 
     def _horizon(self):
@@ -358,6 +360,12 @@ class _Warmup(Schedule):
         if inner is None or n is None:
             return None
         return inner + n if self.prefix else max(inner, n)
+
+
+class _PowerWarmup(_Warmup):
+    """A warmup of shape "power": the same, with the exponent as one more hyperparameter."""
+
+    params = (*_Warmup.params, "power")
 
 
 def _check_positive_target(schedule: Schedule, steps: Any, prefix: bool) -> None:
@@ -375,7 +383,7 @@ def _check_positive_target(schedule: Schedule, steps: Any, prefix: bool) -> None
 
 @register
 def warmup(schedule: Schedule, steps: ArrayLike, init_value: ArrayLike = 0.0, shape: str = "linear",
-           prefix: bool = True) -> Schedule:
+           prefix: bool = True, power: ArrayLike | None = None) -> Schedule:
     """Ramp from `init_value` up to the schedule, then run the schedule.
 
     With ``n = steps``, ``f = t / n`` and a ramp curve ``R`` of the given `shape` (the anneal
@@ -399,7 +407,9 @@ def warmup(schedule: Schedule, steps: ArrayLike, init_value: ArrayLike = 0.0, sh
 
     Shapes: "linear" ``R(f) = f``, "cosine" ``(1 − cos πf)/2``, "sqrt" ``1 − √(1 − f)``,
     "square" ``1 − (1 − f)²``, "mirror_cosine", "exponential" ``v_0 (v / v_0)^f`` (needs
-    ``init_value > 0`` and ``v > 0``). ``steps=0`` is no warmup. The horizon is the schedule's
+    ``init_value > 0`` and ``v > 0``), "power" ``f^p`` with ``p = power`` (praxis's
+    ``Polynomial(origin="start")`` and TF Model Garden's ``PolynomialWarmUp``; ``p = 2`` is
+    slow at first, where "square" is fast). ``steps=0`` is no warmup. The horizon is the schedule's
     plus ``n`` (prefix) or the larger of the two.
 
     Args:
@@ -408,6 +418,7 @@ def warmup(schedule: Schedule, steps: ArrayLike, init_value: ArrayLike = 0.0, sh
       init_value: ``v_0``, value at step 0 (> 0 for "exponential").
       shape: the ramp's curve (see above).
       prefix: whether the warmup comes before the schedule (True) or overlaps its start (False).
+      power: ``p`` > 0, the exponent of shape "power" (and of no other shape).
 
     Returns:
       The schedule.
@@ -420,9 +431,13 @@ def warmup(schedule: Schedule, steps: ArrayLike, init_value: ArrayLike = 0.0, sh
       >>> s = js.warmup(js.piecewise_constant([3], [1.0, 0.1]), steps=2, prefix=False)
       >>> [f"{float(s(t)):.2f}" for t in range(5)]
       ['0.00', '0.50', '1.00', '0.10', '0.10']
+      >>> s = js.warmup(js.constant(1.0), steps=4, shape="power", power=2.0)
+      >>> [f"{float(s(t)):.4f}" for t in range(5)]
+      ['0.0000', '0.0625', '0.2500', '0.5625', '1.0000']
     """
     schedule = _child("schedule", schedule)
     shape = check_shape(shape)
+    power = check_power(shape, power)
     prefix = check.flag("prefix", prefix)
     steps = check.length("steps", steps)
     if shape == "exponential":
@@ -430,6 +445,9 @@ def warmup(schedule: Schedule, steps: ArrayLike, init_value: ArrayLike = 0.0, sh
         _check_positive_target(schedule, steps, prefix)
     else:
         init_value = check.real("init_value", init_value)
+    if power is not None:
+        return _PowerWarmup(schedule=schedule, steps=steps, init_value=init_value, shape=shape,
+                            prefix=prefix, power=power)
     return _Warmup(schedule=schedule, steps=steps, init_value=init_value, shape=shape,
                    prefix=prefix)
 

@@ -27,7 +27,7 @@ from ._numerics import (
     promote_step,
     quotient,
 )
-from ._ramps import anneal, check_shape, rise
+from ._ramps import anneal, check_power, check_shape, rise
 from ._schedule import Schedule, as_count, as_float, float_dtype, register, renamed, step_count
 
 __all__ = [
@@ -590,6 +590,7 @@ class _WarmupStableDecay(Schedule):
     params = ("peak_value", "warmup_steps", "stable_steps", "decay_steps", "init_value",
               "end_value", "shape")
     static = frozenset({"shape"})
+    power: Any = None  # the exponent of shape "power" (`_PowerWarmupStableDecay`)
 
     def _at(self, t):
         t = promote_step(t, self.warmup_steps, self.stable_steps, self.decay_steps)
@@ -598,7 +599,7 @@ class _WarmupStableDecay(Schedule):
         peak, end = as_float(self.peak_value, t), as_float(self.end_value, t)
         ramp = rise("linear", as_float(self.init_value, t), peak, *progress(t, self.warmup_steps))
         decayed = progress(jnp.maximum(t - stable_end, jnp.zeros((), t.dtype)), self.decay_steps)
-        decay = anneal(self.shape, peak, end, *decayed)
+        decay = anneal(self.shape, peak, end, *decayed, self.power)
         return jnp.where(t < warm, ramp, jnp.where(t < stable_end, peak, decay))
 
     def _horizon(self):
@@ -608,11 +609,18 @@ class _WarmupStableDecay(Schedule):
         return step_count(sum(np.asarray(n, np.float64) for n in lengths))
 
 
+class _PowerWarmupStableDecay(_WarmupStableDecay):
+    """WSD with a decay of shape "power": the exponent is one more hyperparameter."""
+
+    params = (*_WarmupStableDecay.params, "power")
+
+
 @register
 @renamed(decay="shape")
 def warmup_stable_decay(peak_value: ArrayLike, warmup_steps: ArrayLike, stable_steps: ArrayLike,
                         decay_steps: ArrayLike, init_value: ArrayLike = 0.0,
-                        end_value: ArrayLike = 0.0, shape: str = "linear") -> Schedule:
+                        end_value: ArrayLike = 0.0, shape: str = "linear",
+                        power: ArrayLike | None = None) -> Schedule:
     """Warmup-stable-decay (WSD): linear warmup, a long flat stretch, then a short decay.
 
     With ``w``, ``s``, ``d`` the three lengths and ``f = (t − w − s)/d`` in the decay phase:
@@ -623,7 +631,8 @@ def warmup_stable_decay(peak_value: ArrayLike, warmup_steps: ArrayLike, stable_s
 
     with ``D`` the decay curve `shape` (any of API §2a, see `cooldown`): "linear" ``1 − f``,
     "cosine" ``(1 + cos πf)/2``, "sqrt" ``1 − √f``, "square" ``1 − f²``, "mirror_cosine",
-    "exponential" (geometric; `peak_value` and `end_value` > 0). Matches
+    "exponential" (geometric; `peak_value` and `end_value` > 0), "power" ``(1 − f)^p``
+    (``p = power``). Matches
     ``transformers.get_wsd_schedule`` (its "1-sqrt" is our "sqrt"; it starts the warmup at
     ``min_lr_ratio·P``, i.e. ``init_value = end_value``). Holds `end_value` after the decay; a
     phase of 0 steps is skipped.
@@ -637,6 +646,7 @@ def warmup_stable_decay(peak_value: ArrayLike, warmup_steps: ArrayLike, stable_s
       init_value: value at step 0.
       end_value: value at the end of the decay and after.
       shape: the decay curve.
+      power: ``p`` > 0, the exponent of shape "power" (and of no other shape).
 
     Returns:
       The schedule.
@@ -660,10 +670,14 @@ def warmup_stable_decay(peak_value: ArrayLike, warmup_steps: ArrayLike, stable_s
         raise ValueError(f"warmup_steps + stable_steps + decay_steps must be at most 2**31 - 1, "
                          f"got {shown}")
     shape = check_shape(shape)
+    power = check_power(shape, power)
     peak_value, end_value = check.real("peak_value", peak_value), check.real("end_value", end_value)
     if shape == "exponential":
         check.positive("peak_value", peak_value)
         check.positive("end_value", end_value)
-    return _WarmupStableDecay(peak_value=peak_value, **lengths,
-                              init_value=check.real("init_value", init_value),
+    init_value = check.real("init_value", init_value)
+    if power is not None:
+        return _PowerWarmupStableDecay(peak_value=peak_value, **lengths, init_value=init_value,
+                                       end_value=end_value, shape=shape, power=power)
+    return _WarmupStableDecay(peak_value=peak_value, **lengths, init_value=init_value,
                               end_value=end_value, shape=shape)

@@ -20,7 +20,7 @@ from . import _checks as check
 from ._combinators import _child, join, warmup
 from ._decays import constant
 from ._numerics import fractions, promote_step
-from ._ramps import anneal, check_shape
+from ._ramps import anneal, check_power, check_shape
 from ._schedule import Schedule, as_count, as_float, float_dtype, register, step_count
 
 __all__ = ["cooldown", "extend", "noise", "shift", "wsd_cycles"]
@@ -39,6 +39,7 @@ class _Cooldown(Schedule):
     kind = "cooldown"
     params = ("schedule", "start", "steps", "shape", "end_value")
     static = frozenset({"shape"})
+    power: Any = None  # the exponent of shape "power" (`_PowerCooldown`)
 
     def _at(self, t):
         value = self.schedule._at(t)
@@ -47,7 +48,7 @@ class _Cooldown(Schedule):
         start, n = as_count(self.start, u), as_count(self.steps, u)
         done = jnp.clip(u - start, jnp.zeros((), u.dtype), n)
         f, g = fractions(done, n, u)
-        annealed = anneal(self.shape, value, end, f, g)
+        annealed = anneal(self.shape, value, end, f, g, self.power)
         return jnp.where(u < start, value, jnp.where(u - start >= n, end, annealed))
 
     def _horizon(self):
@@ -55,9 +56,15 @@ class _Cooldown(Schedule):
         return None if start is None or n is None else start + n
 
 
+class _PowerCooldown(_Cooldown):
+    """A cooldown of shape "power": the same, with the exponent as one more hyperparameter."""
+
+    params = (*_Cooldown.params, "power")
+
+
 @register
 def cooldown(schedule: Schedule, start: ArrayLike, steps: ArrayLike, shape: str = "linear",
-             end_value: ArrayLike = 0.0) -> Schedule:
+             end_value: ArrayLike = 0.0, power: ArrayLike | None = None) -> Schedule:
     """From step `start`, anneal any schedule to `end_value` over `steps` steps.
 
     With ``s = start``, ``n = steps``, ``f = (t - s)/n`` and a curve ``D`` of API.md §2a:
@@ -82,8 +89,10 @@ def cooldown(schedule: Schedule, start: ArrayLike, steps: ArrayLike, shape: str 
       steps: its length ``n`` >= 0: an integer, or a non-integral float (``0.2 * total``),
         whose positions are then computed in float arithmetic.
       shape: the curve, one of "linear", "cosine", "sqrt", "square", "mirror_cosine",
-        "exponential" (geometric; needs ``schedule(t) > 0`` and ``end_value > 0``).
+        "exponential" (geometric; needs ``schedule(t) > 0`` and ``end_value > 0``), "power"
+        ``D(f) = (1 − f)^p`` (needs `power`).
       end_value: the value reached at ``start + steps`` and held after it.
+      power: ``p`` > 0, the exponent of shape "power" (and of no other shape).
 
     Returns:
       The schedule.
@@ -96,12 +105,16 @@ def cooldown(schedule: Schedule, start: ArrayLike, steps: ArrayLike, shape: str 
     """
     schedule = _child("schedule", schedule)
     shape = check_shape(shape)
+    power = check_power(shape, power)
     if shape == "exponential":
         end_value = check.positive("end_value", end_value)
     else:
         end_value = check.real("end_value", end_value)
-    return _Cooldown(schedule=schedule, start=check.integer("start", start),
-                     steps=check.length("steps", steps), shape=shape, end_value=end_value)
+    start, steps = check.integer("start", start), check.length("steps", steps)
+    if power is not None:
+        return _PowerCooldown(schedule=schedule, start=start, steps=steps, shape=shape,
+                              end_value=end_value, power=power)
+    return _Cooldown(schedule=schedule, start=start, steps=steps, shape=shape, end_value=end_value)
 
 
 # -- shift ----------------------------------------------------------------------------------------

@@ -15,7 +15,12 @@ shape              ``D(f)``                         ``1 − D(f)``, as computed
 ``square``         ``1 − f²``                       ``f²``
 ``mirror_cosine``  ``2(1 − f) − (1 + cos πf)/2``    ``2f − (1 − cos πf)/2``
 ``exponential``    geometric: ``a^{1−f}·b^f`` (``a, b > 0``)
+``power``          ``(1 − f)^p`` (``p > 0``)          ``1 − (1 − f)^p``
 =================  ===============================  ==========================================
+
+"power" takes its exponent ``p`` from the constructor's ``power`` argument: a warmup rises as
+``f^p`` (praxis's and TF Model Garden's polynomial warmups), a cooldown falls as ``(1 − f)^p``
+(``polynomial_decay``'s curve). It is not "square" (``1 − f²``), which bends the other way.
 
 Both weights ``D(f)`` and ``1 − D(f)`` are computed on their own from ``f`` and ``g = 1 − f``
 (each exact from integer positions, see `_numerics.fractions`), never as ``1 −`` the other, so
@@ -31,13 +36,18 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from ._numerics import half_cosine, mix
+from . import _checks as check
+from ._numerics import half_cosine, mix, one_minus_power
 
-SHAPES = ("linear", "cosine", "sqrt", "square", "mirror_cosine", "exponential")
+SHAPES = ("linear", "cosine", "sqrt", "square", "mirror_cosine", "exponential", "power")
 
 
-def _weights(shape: str, f: jax.Array, g: jax.Array) -> tuple[jax.Array, jax.Array]:
+def _weights(shape: str, f: jax.Array, g: jax.Array,
+             power: Any = None) -> tuple[jax.Array, jax.Array]:
     """``(D(f), 1 − D(f))`` for every shape but "exponential"."""
+    if shape == "power":  # g**p, and 1 - g**p precise where it is small
+        p = jnp.asarray(power, f.dtype)
+        return g**p, one_minus_power(f, g, p)
     if shape == "linear":
         return g, f
     if shape == "cosine":
@@ -53,26 +63,28 @@ def _weights(shape: str, f: jax.Array, g: jax.Array) -> tuple[jax.Array, jax.Arr
 
 
 def anneal(shape: str, start: jax.Array, end: jax.Array, f: jax.Array,
-           g: jax.Array) -> jax.Array:
+           g: jax.Array, power: Any = None) -> jax.Array:
     """The value a fraction ``f`` (with ``g = 1 − f``) of the way from `start` to `end`.
 
     ``end + (start − end)·D(f)``, computed as ``start·D(f) + end·(1 − D(f))``; exactly `start`
     at ``f = 0`` and `end` at ``f = 1``. "exponential" interpolates geometrically,
     ``start^g · end^f``, as two factors that stay between the ends (both must be > 0).
+    "power" needs its exponent, `power`.
     """
     if shape == "exponential":
         geometric = jnp.exp(g * jnp.log(start)) * jnp.exp(f * jnp.log(end))
         return jnp.where(f == 0, start, jnp.where(g == 0, end, geometric))
-    return mix(start, end, _weights(shape, f, g))
+    return mix(start, end, _weights(shape, f, g, power))
 
 
-def rise(shape: str, start: jax.Array, end: jax.Array, f: jax.Array, g: jax.Array) -> jax.Array:
+def rise(shape: str, start: jax.Array, end: jax.Array, f: jax.Array, g: jax.Array,
+         power: Any = None) -> jax.Array:
     """A warmup: from `start` at ``f = 0`` up to `end` at ``f = 1``, the anneal run backwards.
 
     ``start + (end − start)·D(1 − f)``: "linear" is ``f``, "cosine" ``(1 − cos πf)/2``, "sqrt"
-    ``1 − √(1 − f)`` (fast at first, as its anneal is slow at the end).
+    ``1 − √(1 − f)`` (fast at first, as its anneal is slow at the end), "power" ``f^p``.
     """
-    return anneal(shape, end, start, g, f)
+    return anneal(shape, end, start, g, f, power)
 
 
 def check_shape(shape: Any, name: str = "shape") -> str:
@@ -81,3 +93,16 @@ def check_shape(shape: Any, name: str = "shape") -> str:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, SHAPES))}, "
                          f"got {name}={shape!r}")
     return shape
+
+
+def check_power(shape: str, power: Any) -> Any:
+    """The exponent of shape "power" (a number > 0), which no other shape takes."""
+    if shape == "power":
+        if power is None:
+            raise ValueError("shape='power' needs its exponent: power=p (a number > 0), got "
+                             "power=None")
+        return check.positive("power", power)
+    if power is not None:
+        raise ValueError(f"power is the exponent of shape='power' only, got power={power!r} "
+                         f"with shape={shape!r}")
+    return None
