@@ -104,12 +104,30 @@ def nonnegative(name: str, value: Any) -> Any:
     return real(name, value, low=0.0)
 
 
+# Arguments that `integer` checks and that count steps (as `length`'s all do).
+_STEP_POSITIONS = frozenset({"start", "end", "at", "horizon", "planned_horizon"})
+
+
+def _not_a_fraction(name: str, value: Any, array: np.ndarray) -> None:
+    """Refuses a length in (0, 1): a fraction of a run ("20 %") written where steps are counted.
+
+    ``cooldown(s, 6000, 0.2)`` would otherwise be a cooldown of 0.2 steps, over at step 6001.
+    """
+    if np.any((array > 0) & (array < 1)):
+        fraction = np.asarray(array, np.float64).flat[int(np.argmax((array > 0) & (array < 1)))]
+        raise ValueError(f"{name} counts steps, not a fraction of the run: "
+                         f"{_show(name, value)}; for {fraction:g} of a run of T steps, write "
+                         f"{name}=int({fraction:g} * T)")
+
+
 def integer(name: str, value: Any, *, low: int = 0) -> Any:
     """An integer (or integer array) >= low. Floats with integral values are accepted."""
     kind = "a positive integer" if low == 1 else f"an integer >= {low}"
     array = _concrete(name, value, kind)
     if array is None:
         return value
+    if name.endswith("steps") or name in _STEP_POSITIONS:
+        _not_a_fraction(name, value, array)
     if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
         raise ValueError(f"{name} must be {kind}, {_show(name, value)}")
     return _int_result(name, value, array, low, kind)
@@ -133,12 +151,14 @@ def length(name: str, value: Any, *, low: float = 0) -> Any:
 
     Configs compute lengths (``0.1 * total_steps``, ``warmup_epochs * steps_per_epoch``), so a
     float that is not a whole number is accepted and kept as a float: the schedule then computes
-    its positions in floating point. An integral float becomes an int.
+    its positions in floating point. An integral float becomes an int. A length in (0, 1) is
+    refused: it is a fraction of a run written where a number of steps belongs.
     """
     kind = "a number of steps >= 1" if low == 1 else f"a number of steps >= {low}"
     array = _concrete(name, value, kind)
     if array is None:
         return value
+    _not_a_fraction(name, value, array)
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be {kind}, {_show(name, value)}")
     if np.all(array == np.round(array)):

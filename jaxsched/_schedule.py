@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from . import _eager
+from . import _eager, _spellings
 from ._checks import FLOAT32_MAX, FLOAT32_TINY
 
 __all__ = ["Schedule", "from_config", "to_config"]
@@ -42,9 +42,21 @@ RENAMED: dict[str, dict[str, str]] = {}
 
 
 def register(fn: Callable[..., Schedule]) -> Callable[..., Schedule]:
-    """Decorator: make a public constructor known to `from_config` under its own name."""
-    _CONSTRUCTORS[fn.__name__] = fn
-    return fn
+    """Decorator: make a public constructor known to `from_config` under its own name.
+
+    Another library's spelling of an argument (``T_max=``, ``alpha=``) then raises a TypeError
+    naming jaxsched's (see `_spellings`).
+    """
+    own = frozenset(inspect.signature(fn).parameters) | RENAMED.get(fn.__name__, {}).keys()
+
+    @functools.wraps(fn)
+    def constructor(*args: Any, **kwargs: Any) -> Schedule:
+        if kwargs.keys() - own:
+            _spellings.check(fn.__name__, own, kwargs)
+        return fn(*args, **kwargs)
+
+    _CONSTRUCTORS[fn.__name__] = constructor
+    return constructor
 
 
 def renamed(**old_to_new: str) -> Callable[[Callable[..., Schedule]], Callable[..., Schedule]]:
@@ -551,7 +563,9 @@ def _from_config(config: Mapping[str, Any], path: str) -> Schedule:
     config = _translate_0_1(kind, config, prefix)
     for name in config:
         if name != "kind" and name not in fields:
-            raise ValueError(f"{prefix}{name}: unknown field for {kind}; its fields: "
+            foreign = _spellings.hint(kind, fields, name)
+            raise ValueError(f"{prefix}{name}: unknown field for {kind}"
+                             f"{f' ({foreign})' if foreign else ''}; its fields: "
                              f"{', '.join(fields)}")
     for name, p in fields.items():
         if p.default is inspect.Parameter.empty and name not in config:
