@@ -49,10 +49,13 @@ from ._plateau import PlateauState as PlateauState
 from ._plateau import plateau_scale as plateau_scale
 from ._plateau import reduce_on_plateau as reduce_on_plateau
 from ._plot import plot as plot
+from ._powers import power_decay as power_decay
 from ._schedule import Schedule as Schedule
 from ._schedule import from_config as from_config
 from ._schedule import to_config as to_config
 from ._stack import stack as stack
+from ._stepmaps import hold as hold
+from ._stepmaps import interleave as interleave
 from ._train_step import make_train_step as make_train_step
 
 # The documented API (docs/api.rst), in its order.
@@ -68,6 +71,7 @@ __all__ = [
     "polynomial_decay",
     "inverse_time_decay",
     "inverse_sqrt",
+    "power_decay",
     "cosine_annealing",
     "sgdr",
     "cyclic",
@@ -90,6 +94,8 @@ __all__ = [
     "shift",
     "noise",
     "wsd_cycles",
+    "hold",
+    "interleave",
     "stack",
     "reduce_on_plateau",
     "PlateauState",

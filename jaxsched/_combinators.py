@@ -339,7 +339,7 @@ class _Warmup(Schedule):
     kind = "warmup"
     params = ("schedule", "steps", "init_value", "shape", "prefix")
     static = frozenset({"shape", "prefix"})
-    power: Any = None  # the exponent of shape "power" (`_PowerWarmup`)
+    power = None  # the exponent of shape "power" (`_PowerWarmup`)
 
     def _at(self, t):
         t = promote_step(t, self.steps)
@@ -365,7 +365,7 @@ class _Warmup(Schedule):
 class _PowerWarmup(_Warmup):
     """A warmup of shape "power": the same, with the exponent as one more hyperparameter."""
 
-    params = (*_Warmup.params, "power")
+    params = (*_Warmup.params, "power")  # type: ignore[assignment]
 
 
 def _check_positive_target(schedule: Schedule, steps: Any, prefix: bool) -> None:

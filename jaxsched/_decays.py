@@ -590,7 +590,7 @@ class _WarmupStableDecay(Schedule):
     params = ("peak_value", "warmup_steps", "stable_steps", "decay_steps", "init_value",
               "end_value", "shape")
     static = frozenset({"shape"})
-    power: Any = None  # the exponent of shape "power" (`_PowerWarmupStableDecay`)
+    power = None  # the exponent of shape "power" (`_PowerWarmupStableDecay`)
 
     def _at(self, t):
         t = promote_step(t, self.warmup_steps, self.stable_steps, self.decay_steps)
@@ -612,7 +612,7 @@ class _WarmupStableDecay(Schedule):
 class _PowerWarmupStableDecay(_WarmupStableDecay):
     """WSD with a decay of shape "power": the exponent is one more hyperparameter."""
 
-    params = (*_WarmupStableDecay.params, "power")
+    params = (*_WarmupStableDecay.params, "power")  # type: ignore[assignment]
 
 
 @register

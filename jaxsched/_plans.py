@@ -39,7 +39,7 @@ class _Cooldown(Schedule):
     kind = "cooldown"
     params = ("schedule", "start", "steps", "shape", "end_value")
     static = frozenset({"shape"})
-    power: Any = None  # the exponent of shape "power" (`_PowerCooldown`)
+    power = None  # the exponent of shape "power" (`_PowerCooldown`)
 
     def _at(self, t):
         value = self.schedule._at(t)
@@ -59,7 +59,7 @@ class _Cooldown(Schedule):
 class _PowerCooldown(_Cooldown):
     """A cooldown of shape "power": the same, with the exponent as one more hyperparameter."""
 
-    params = (*_Cooldown.params, "power")
+    params = (*_Cooldown.params, "power")  # type: ignore[assignment]
 
 
 @register
