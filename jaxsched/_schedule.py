@@ -21,7 +21,7 @@ import inspect
 import numbers
 import operator
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, dataclass_transform
 
 import jax
 import jax.numpy as jnp
@@ -30,6 +30,7 @@ from jax.typing import ArrayLike
 
 from . import _eager, _spellings
 from ._checks import FLOAT32_MAX, FLOAT32_TINY
+from ._fields import declare, field
 
 __all__ = ["Schedule", "from_config", "to_config"]
 
@@ -168,6 +169,7 @@ def _check_concrete_step(step: Any) -> None:
         raise ValueError(f"a step must be at most {limit}, got {np.max(np.asarray(step))!r}")
 
 
+@dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(field,))
 class Schedule:
     """A learning-rate schedule: an immutable, jittable function ``step -> learning rate``.
 
@@ -194,17 +196,22 @@ class Schedule:
       the constructor's arguments only; nothing computed or compiled on the side changes what a
       schedule is (``==``, ``hash``, ``repr``, pickle).
 
-    Subclasses declare `kind` (the public constructor's name), `params` (its arguments in order),
-    `static` (the arguments that are structure, not numbers) and implement `_at`, the value at
-    a prepared step (see `prepare_step`).
+    A shape or combinator is a subclass that names its public constructor (``class
+    _TanhDecay(Schedule, kind="tanh_decay")``), declares the constructor's arguments once, in
+    order, as annotated fields (``field(static=True)`` for structure rather than numbers; see
+    `_fields`), and implements `_at`, the value at a prepared step (see `prepare_step`), and
+    `_horizon`.
     """
 
     kind: ClassVar[str] = "schedule"
+    # The constructor's arguments in order, those that are structure, and the attribute of an
+    # argument stored under another name (`_fields.declare` sets them from the fields).
     params: ClassVar[tuple[str, ...]] = ()
     static: ClassVar[frozenset[str]] = frozenset()
+    attrs: ClassVar[dict[str, str]] = {}
     no_config: ClassVar[str] = "its kind is not a registered constructor"
 
-    if TYPE_CHECKING:  # for mypy: `__init__` sets one attribute per name in `params`
+    if TYPE_CHECKING:  # for mypy: subclasses that list `params` by hand, not as fields
         def __getattr__(self, name: str) -> Any: ...
 
     def __init__(self, **kwargs: Any):
@@ -213,23 +220,32 @@ class Schedule:
         if missing or extra:
             raise TypeError(f"{self.kind}: missing {sorted(missing)}, unexpected {sorted(extra)}")
         for name in self.params:
-            object.__setattr__(self, name, kwargs[name])
+            object.__setattr__(self, self.attrs.get(name, name), kwargs[name])
 
-    def __init_subclass__(cls, **kwargs: Any):
+    def __init_subclass__(cls, kind: str | None = None, **kwargs: Any):
         super().__init_subclass__(**kwargs)
+        if kind is not None:
+            cls.kind = kind
+        declare(cls, _RESERVED)
         jax.tree_util.register_pytree_with_keys(
             cls, cls._flatten_with_keys, cls._unflatten, cls._flatten
         )
+
+    def _argument(self, name: str) -> Any:
+        """The value of the constructor's argument `name`."""
+        return getattr(self, self.attrs.get(name, name))
 
     # -- pytree ---------------------------------------------------------------------------------
 
     @classmethod
     def _children(cls) -> tuple[str, ...]:
-        return tuple(p for p in cls.params if p not in cls.static)
+        """The attributes of the numeric arguments and sub-schedules: the pytree's children."""
+        return tuple(cls.attrs.get(p, p) for p in cls.params if p not in cls.static)
 
     @classmethod
     def _aux(cls) -> tuple[str, ...]:
-        return tuple(p for p in cls.params if p in cls.static)
+        """The attributes of the static arguments: the pytree's auxiliary data."""
+        return tuple(cls.attrs.get(p, p) for p in cls.params if p in cls.static)
 
     def _flatten(self):
         children = tuple(getattr(self, n) for n in self._children())
@@ -324,11 +340,11 @@ class Schedule:
 
     def __getstate__(self) -> dict[str, Any]:
         """The constructor's arguments only: caches (compiled, derived) are left behind."""
-        return {name: getattr(self, name) for name in self.params}
+        return {name: self._argument(name) for name in self.params}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
-            object.__setattr__(self, name, value)
+            object.__setattr__(self, self.attrs.get(name, name), value)
 
     # -- arithmetic -----------------------------------------------------------------------------
 
@@ -368,8 +384,12 @@ class Schedule:
     # -- display --------------------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{n}={_repr_value(getattr(self, n))}" for n in self.params)
+        args = ", ".join(f"{n}={_repr_value(self._argument(n))}" for n in self.params)
         return f"{self.kind}({args})"
+
+
+# What a field may not be called: what `Schedule` defines itself (`_fields.declare` checks).
+_RESERVED = frozenset(dir(Schedule))
 
 
 def _repr_value(v: Any) -> str:
@@ -497,7 +517,7 @@ def _to_config(schedule: Schedule, path: str) -> dict[str, Any]:
     config: dict[str, Any] = {"kind": schedule.kind}
     for name in schedule.params:
         sub = f"{path}.{name}" if path else name
-        config[name] = _to_json(getattr(schedule, name), sub)
+        config[name] = _to_json(schedule._argument(name), sub)
     return config
 
 
