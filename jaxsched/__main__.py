@@ -1,8 +1,12 @@
-"""The command line: ``python -m jaxsched show CONFIG.json --steps N`` and ``... demo``.
+"""The command line: ``jaxsched show CONFIG.json`` and ``jaxsched demo``.
+
+``jaxsched`` is the console script that ``pip install`` puts on the path; ``python -m jaxsched``
+runs the same commands.
 
 ``show`` prints a schedule given as a JSON config (see `jaxsched.to_config`): its repr, a table of
-values at chosen steps and a terminal chart, and writes a PNG with ``--png FILE``. A config that
-cannot be read or built gives a one-line error naming the bad field, and exit code 2.
+values at chosen steps and a terminal chart from step 0 to ``--steps N`` (by default the schedule's
+horizon), and writes a PNG with ``--png FILE``. A config that cannot be read or built gives a
+one-line error naming the bad field, and exit code 2.
 
 ``demo`` trains a small model on scikit-learn's handwritten digits under several schedules, runs
 the learning-rate range test, prints a results table and writes a PNG (see `jaxsched._demo`).
@@ -230,21 +234,25 @@ def ascii_chart(steps: np.ndarray, values: np.ndarray, *, width: int = 64, heigh
     return "\n".join(lines)
 
 
-def show(config_path: str, num_steps: int, *, at: Sequence[int] | None = None,
+def show(config_path: str, num_steps: int | None = None, *, at: Sequence[int] | None = None,
          png: str | None = None, log_scale: bool = False, chart: bool = True,
          out: Any = None) -> int:
-    """What ``python -m jaxsched show`` does; returns the exit code.
+    """What ``jaxsched show`` does; returns the exit code.
 
-    Everything is computed before anything is printed, so an error leaves stdout empty.
+    `num_steps` None shows the schedule up to its horizon (the step from which its value never
+    changes); a schedule without one (periodic, asymptotic) needs `num_steps`. Everything is
+    computed before anything is printed, so an error leaves stdout empty.
     """
     out = out or sys.stdout
-    if num_steps < 1 or num_steps > np.iinfo(np.int32).max:
+    if num_steps is not None and (num_steps < 1 or num_steps > np.iinfo(np.int32).max):
         raise CliError(f"--steps must be between 1 and 2**31 - 1, got {num_steps}")
-    steps = sorted(set(at)) if at else table_steps(num_steps)
-    if any(s < 0 or s > np.iinfo(np.int32).max for s in steps):
-        raise CliError(f"--at steps must be between 0 and 2**31 - 1, got {steps}")
+    if at and any(s < 0 or s > np.iinfo(np.int32).max for s in at):
+        raise CliError(f"--at steps must be between 0 and 2**31 - 1, got {sorted(set(at))}")
     try:
         schedule = load_config(config_path)
+        if num_steps is None:
+            num_steps = _horizon_steps(config_path, schedule)
+        steps = sorted(set(at)) if at else table_steps(num_steps)
         text = _show_text(schedule, num_steps, steps, chart, log_scale)
     except RecursionError:  # a nesting within MAX_DEPTH that still exhausts Python's stack
         raise CliError(f"{config_path}: the schedule is nested too deeply to build, print or "
@@ -254,6 +262,14 @@ def show(config_path: str, num_steps: int, *, at: Sequence[int] | None = None,
         _write_png(schedule, num_steps, png, log_scale)
         print(f"\nwrote {png}", file=out)
     return EXIT_OK
+
+
+def _horizon_steps(config_path: str, schedule: Any) -> int:
+    """`show`'s default ``--steps``: the schedule's horizon (at least 1)."""
+    if getattr(schedule, "horizon", None) is None:
+        raise CliError(f"{config_path}: {schedule.kind} has no horizon (its value keeps "
+                       "changing, or settles only asymptotically): give --steps N")
+    return max(int(schedule.horizon), 1)
 
 
 def _show_text(schedule: Any, num_steps: int, steps: list[int], chart: bool,
@@ -328,9 +344,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m jaxsched") -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="python -m jaxsched",
+        prog=prog,
         description="jaxsched: learning-rate schedules for JAX and Optax.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -343,8 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
         '"init_value": 0.1, "steps": 1000}.',
     )
     p.add_argument("config", metavar="CONFIG.json", help="the schedule's config")
-    p.add_argument("--steps", type=_positive_int, required=True, metavar="N",
-                   help="show steps 0 to N")
+    p.add_argument("--steps", type=_positive_int, metavar="N",
+                   help="show steps 0 to N (default: the schedule's horizon, the step from which "
+                   "its value no longer changes)")
     p.add_argument("--at", type=_step, nargs="+", metavar="STEP",
                    help="steps for the table (default: 11 round steps from 0 to N)")
     p.add_argument("--png", metavar="FILE", help="also write a plot to FILE (needs matplotlib)")
@@ -392,9 +409,9 @@ def check_out_dir(out: str) -> None:
         raise CliError(f"--out {out}: cannot write there: {e.strerror or e}") from None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m jaxsched") -> int:
     """Runs the command line with `argv` (default: ``sys.argv[1:]``); returns the exit code."""
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     try:
         if args.command == "show":
             return show(args.config, args.steps, at=args.at, png=args.png,
@@ -412,6 +429,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MissingDependency as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def script() -> NoReturn:
+    """The ``jaxsched`` console script (``[project.scripts]`` in pyproject.toml)."""
+    sys.exit(main(prog="jaxsched"))
 
 
 if __name__ == "__main__":

@@ -72,6 +72,44 @@ def test_show_at_chosen_steps_and_a_png(tmp_path, capsys):
     assert_png(png)
 
 
+def test_show_defaults_steps_to_the_horizon(tmp_path, capsys):
+    s = js.warmup(js.cosine_annealing(0.1, 900), steps=100)
+    assert s.horizon == 1000
+    assert main(["show", write(tmp_path, js.to_config(s)), "--no-chart"]) == 0
+    rows = table_rows(capsys.readouterr().out)
+    assert list(rows) == list(range(0, 1001, 100))
+    assert rows[1000] == 0.0 and rows[100] == pytest.approx(0.1)
+
+
+def test_show_without_a_horizon_asks_for_steps(tmp_path, capsys):
+    path = write(tmp_path, js.to_config(js.cyclic(0.0, 0.1, up_steps=10)))
+    assert main(["show", path]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (f"error: {path}: cyclic has no horizon (its value keeps changing, or "
+                            "settles only asymptotically): give --steps N\n")
+
+
+def test_the_jaxsched_console_script_runs_the_same_commands(tmp_path, monkeypatch, capsys):
+    import importlib
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module, _, function = scripts["jaxsched"].partition(":")
+    script = getattr(importlib.import_module(module), function)
+    s = js.linear(0.1, 0.0, 10)
+    monkeypatch.setattr(sys, "argv", ["jaxsched", "show", write(tmp_path, js.to_config(s))])
+    with pytest.raises(SystemExit) as exit_info:
+        script()
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.splitlines()[0] == repr(s)
+    monkeypatch.setattr(sys, "argv", ["jaxsched", "shw"])
+    with pytest.raises(SystemExit) as exit_info:
+        script()
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.startswith("error: jaxsched: argument COMMAND")
+
+
 def test_table_steps():
     assert table_steps(5) == [0, 1, 2, 3, 4, 5]
     assert table_steps(1000) == list(range(0, 1001, 100))
@@ -215,7 +253,7 @@ def test_show_a_missing_file_exits_2(tmp_path, capsys):
     assert "nope.json: cannot read" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv", [["show", "c.json"], ["show", "c.json", "--steps", "0"],
+@pytest.mark.parametrize("argv", [["show"], ["show", "c.json", "--steps", "0"],
                                   ["show", "c.json", "--steps", "5", "--at", "-1"], []])
 def test_bad_command_lines_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -379,6 +417,5 @@ def test_the_show_example_of_the_cli_page_is_what_show_prints(tmp_path, capsys):
     page = (ROOT / "docs" / "cli.md").read_text()
     config = json.loads(re.search(r"With `cos.json` holding\n`(.*?)`", page).group(1))
     expected = re.search(r"--at 0 500 1000` prints\n\n```\n(.*?)```", page, re.S).group(1)
-    assert main(["show", write(tmp_path, config, "cos.json"), "--steps", "1000", "--at", "0",
-                 "500", "1000"]) == 0
+    assert main(["show", write(tmp_path, config, "cos.json"), "--at", "0", "500", "1000"]) == 0
     assert capsys.readouterr().out == expected

@@ -250,8 +250,10 @@ def _check_logging(ns, out):
     assert out.count("\n") == 4 and "'plateau_scale'" in out
     metrics, schedule = ns["metrics"], ns["schedule"]
     assert set(metrics) == {"loss", "lr", "plateau_scale"}
-    # The logged rate is the last update's: the schedule at its count times the scale it saw.
-    np.testing.assert_allclose(metrics["lr"], schedule(999) * metrics["plateau_scale"], rtol=1e-6)
+    # The logged rate is the next update's: the schedule at the count after 1000 updates, times
+    # the scale after the last one.
+    np.testing.assert_allclose(metrics["lr"], schedule(1000) * metrics["plateau_scale"],
+                               rtol=1e-6)
 
 
 def _check_inject(ns, out):

@@ -49,6 +49,22 @@ def test_the_quickstart_runs_and_prints_what_the_readme_says():
     assert float(js.plateau_scale(state)) < 1
 
 
+def test_the_saved_config_is_what_the_command_line_shows(tmp_path, monkeypatch, capsys):
+    """The quickstart's schedule, saved as the README shows, then `jaxsched show` as it shows."""
+    from jaxsched.__main__ import main
+
+    section = README.split("<!-- quickstart -->", 1)[1].split("<!-- /quickstart -->", 1)[0]
+    save, = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "json.dump" in b]
+    command = re.search(r"```\n(jaxsched show \S+)", section).group(1).split()
+    schedule_line = re.search(r"^schedule = .*$", quickstart(), re.M).group(0)
+    monkeypatch.chdir(tmp_path)
+    exec(f"import jaxsched as js\n{schedule_line}\n{save}", namespace := {})
+    assert main(command[1:], prog="jaxsched") == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == repr(namespace["schedule"])
+    assert "1000  0\n" in out  # steps 0 to the horizon, 1000, as the comment says
+
+
 def test_the_gallery_is_embedded_and_exists():
     (path,) = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", README)
     assert path == "docs/gallery.png" and (ROOT / path).is_file()
