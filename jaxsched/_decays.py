@@ -527,11 +527,14 @@ def log_annealing(init_value: ArrayLike, steps: ArrayLike, end_value: ArrayLike 
                          end_value=end_value)
 
 
-class _TanhDecay(Schedule):
-    kind = "tanh_decay"
-    params = ("init_value", "steps", "end_value", "lower", "upper")
+class _TanhDecay(Schedule, kind="tanh_decay"):
+    init_value: ArrayLike
+    steps: ArrayLike
+    end_value: ArrayLike
+    lower: ArrayLike
+    upper: ArrayLike
 
-    def _at(self, t):
+    def _at(self, t: jax.Array) -> jax.Array:
         t = promote_step(t, self.steps)
         f, g = progress(t, self.steps)
         x = as_float(self.lower, t) * g + as_float(self.upper, t) * f
@@ -540,7 +543,7 @@ class _TanhDecay(Schedule):
         value = mix(as_float(self.init_value, t), as_float(self.end_value, t), weights)
         return jnp.where(t < as_count(self.steps, t), value, as_float(self.end_value, t))
 
-    def _horizon(self):
+    def _horizon(self) -> int | None:
         return step_count(self.steps)
 
 
