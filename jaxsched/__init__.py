@@ -38,6 +38,9 @@ from ._decays import tanh_decay as tanh_decay
 from ._decays import warmup_stable_decay as warmup_stable_decay
 from ._finder import lr_find as lr_find
 from ._finder_result import LRFindResult as LRFindResult
+from ._laws import LossCurve as LossCurve
+from ._laws import LossLaw as LossLaw
+from ._laws_fit import fit_loss_law as fit_loss_law
 from ._optstate import hyperparams as hyperparams
 from ._optstate import learning_rate as learning_rate
 from ._plans import cooldown as cooldown
@@ -109,6 +112,9 @@ __all__ = [
     "lr_find",
     "LRFindResult",
     "make_train_step",
+    "LossCurve",
+    "LossLaw",
+    "fit_loss_law",
     "plot",
 ]
 

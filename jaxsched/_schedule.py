@@ -504,6 +504,8 @@ def to_config(schedule: Schedule) -> dict[str, Any]:
       >>> js.to_config(js.cosine_annealing(0.1, 100))
       {'kind': 'cosine_annealing', 'init_value': 0.1, 'steps': 100, 'end_value': 0.0, 'k': 1.0}
     """
+    if type(schedule).__name__ == "LossLaw":  # a fitted loss law (jaxsched._laws) writes itself
+        return schedule.to_config()
     return _to_config(schedule, "")
 
 

@@ -1,0 +1,40 @@
+"""The published loss curves of the Multi-Power Law paper (tests/data/loss-curves, MIT; see the
+README there): their schedules, exactly as the README defines them, and the paper's split."""
+
+import pathlib
+
+import numpy as np
+
+DATA = pathlib.Path(__file__).parent / "data" / "loss-curves"
+PEAK, WARMUP = 3e-4, 2160
+TRAIN = ("cosine_24000", "constant_24000", "wsdcon_9")
+TEST = ("cosine_72000", "constant_72000", "wsd_20000_24000", "wsdld_20000_24000", "wsdcon_3",
+        "wsdcon_18")
+# The paper's published test-set figures (README): average PredE and WorstE.
+PAPER = {"25": (0.110e-2, 0.41e-2), "100": (0.142e-2, 0.58e-2)}
+
+
+def rates(name):
+    """The rate at every step of the run `name` (float64), from the README's definitions."""
+    total = 72000 if name.endswith("72000") else 24000
+    t = np.arange(total, dtype=np.float64)
+    lr = np.full(total, PEAK)
+    if name.startswith("cosine"):
+        lr = 3e-5 + 0.5 * (PEAK - 3e-5) * (1 + np.cos(np.pi * (t - WARMUP) / (total - WARMUP)))
+    elif name.startswith("wsdld"):
+        lr = np.where(t < 20000, PEAK, PEAK + (3e-5 - PEAK) * (t - 20000) / 4000)
+    elif name.startswith("wsdcon"):
+        lr = np.where(t < 8000, PEAK, int(name.split("_")[1]) * 1e-5)
+        lr = lr[:16000]
+    elif name.startswith("wsd"):
+        lr = np.where(t < 20000, PEAK, PEAK ** ((24000 - t) / 4000) * 3e-5 ** ((t - 20000) / 4000))
+    lr[:WARMUP] = np.linspace(0, PEAK, WARMUP)
+    return lr
+
+
+def curve(size, name):
+    """(rates, steps, loss) of a run: logged steps below the schedule's length."""
+    table = np.loadtxt(DATA / size / f"{name}.csv", delimiter=",", skiprows=1)
+    lr = rates(name)
+    keep = table[:, 0] < lr.size
+    return lr, table[keep, 0].astype(np.int64), table[keep, 2]
