@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 from pathlib import Path
 
 import pytest
@@ -21,12 +22,37 @@ def load_gallery():
     return module
 
 
-def test_every_constructor_and_the_lifted_function_have_a_panel():
+def public_schedule_functions() -> set[str]:
+    """Every public function of jaxsched that returns a schedule, from the package's exports
+    (``__all__``): a function exported later is in it at once. `from_config` (a loader) and
+    `stack` (a batch of schedules, for vmap) are not shapes to draw."""
+    functions = {name: getattr(js, name) for name in js.__all__}
+    return {name for name, f in functions.items() if inspect.isfunction(inspect.unwrap(f))
+            and inspect.signature(f).return_annotation in ("Schedule", js.Schedule)
+            } - {"from_config", "stack"}
+
+
+def test_every_public_schedule_function_has_a_panel_of_its_own():
     gallery = load_gallery()
-    shown = gallery.kinds_shown()
-    missing = set(_CONSTRUCTORS) - shown
+    wanted = public_schedule_functions()
+    assert {"wsd_cycles", "schedule", "cosine_annealing", "warmup"} <= wanted
+    registered = {n for n, f in _CONSTRUCTORS.items() if hasattr(js, n)
+                  and inspect.signature(f).return_annotation in ("Schedule", js.Schedule)}
+    assert registered <= wanted  # the registry agrees with the exports
+    missing = wanted - gallery.functions_shown()
     assert not missing, f"add a panel to tools/gallery.py for {sorted(missing)}"
-    assert "schedule" in shown  # js.schedule(fn), which has no config and so is not registered
+    assert any(build.kind == "binary" for build in map(gallery.build, (
+        e for _, e, _, _ in gallery.entries())))  # arithmetic between schedules
+
+
+def test_the_titles_are_legible_at_800_pixels():
+    """The committed picture, shown 800 px wide: titles at least 10 px, tick labels 9 px."""
+    gallery = load_gallery()
+    width, _ = png_size(ROOT / "docs" / "gallery.png")
+    assert width == round(gallery.COLUMNS * gallery.PANEL[0] * gallery.DPI)  # rendered so
+    shown = min(1.0, gallery.WIDTH_PX / width)  # GitHub and the docs shrink, never enlarge
+    assert gallery.TITLE_PT * gallery.DPI / 72 * shown >= 10
+    assert gallery.TICK_PT * gallery.DPI / 72 * shown >= 9
 
 
 def test_every_expression_builds_a_schedule_that_matches_its_wrapped_one():

@@ -2,15 +2,17 @@
 
 Each panel is titled with the expression that builds its schedule, exactly as a user writes it
 (``import jaxsched as js``, then ``js.<expression>``). Combinator panels draw the schedule they
-wrap as a dashed grey line. A test checks that every constructor `from_config` knows has a panel,
-so a new shape cannot be left out.
+wrap as a dashed grey line. A test checks that every public function of jaxsched that builds a
+schedule has a panel of its own, so a new one cannot be left out, and that the titles stay
+legible where the picture is shown 800 pixels wide (the README on GitHub, the docs' column).
 
-Usage: python tools/gallery.py [--out docs/gallery.png] [--dpi 60]
+Usage: python tools/gallery.py [--out docs/gallery.png] [--dpi 80]
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import sys
 import textwrap
@@ -42,6 +44,8 @@ SHAPES: list[tuple[str, int, str | None]] = [
     ("one_cycle_momentum(steps=1000)", 1000, None),
     ("warmup_stable_decay(1.0, warmup_steps=100, stable_steps=600, decay_steps=200, "
      "shape='sqrt')", 1000, None),
+    ("wsd_cycles(1.0, cycle_steps=[400, 300, 300], decay_steps=80, warmup_steps=50, "
+     "rewarmup_steps=30)", 1000, None),
 ]
 
 COMBINATORS: list[tuple[str, int, str | None]] = [
@@ -90,12 +94,20 @@ def entries() -> list[tuple[str, str, int, str | None]]:
     return ([("shape", *e) for e in SHAPES] + [("combinator", *e) for e in COMBINATORS])
 
 
-def kinds_shown() -> set[str]:
-    """The constructor names the panels use at their top level (``binary`` for arithmetic)."""
-    return {build(expression).kind for _, expression, _, _ in entries()}
+def functions_shown() -> set[str]:
+    """The jaxsched functions the panels call at their top level (arithmetic panels: none)."""
+    calls = (ast.parse(expression, mode="eval").body for _, expression, _, _ in entries())
+    return {call.func.id for call in calls
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)}
 
 
-def render(path: str, *, columns: int = 5, dpi: int = 60) -> str:
+# The layout: COLUMNS panels of PANEL inches at DPI, titles in TITLE_PT points. Shown WIDTH_PX
+# wide, a title's letters are TITLE_PT * DPI / 72 * WIDTH_PX / (picture's width) pixels high.
+COLUMNS, PANEL, DPI, TITLE_PT, TICK_PT = 3, (3.6, 2.7), 80, 10, 9
+WIDTH_PX = 800
+
+
+def render(path: str, *, columns: int = COLUMNS, dpi: int = DPI) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -103,7 +115,7 @@ def render(path: str, *, columns: int = 5, dpi: int = 60) -> str:
 
     panels = entries()
     rows = -(-len(panels) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.75 * rows),
+    fig, axes = plt.subplots(rows, columns, figsize=(PANEL[0] * columns, PANEL[1] * rows),
                              layout="constrained")
     try:
         for ax, (section, expression, steps, wrapped) in zip(axes.flat, panels):
@@ -111,11 +123,11 @@ def render(path: str, *, columns: int = 5, dpi: int = 60) -> str:
                 js.plot(build(wrapped), steps, ax=ax, color="0.6", linestyle="--", linewidth=1.2)
             color = "C0" if section == "shape" else "C3"
             js.plot(build(expression), steps, ax=ax, color=color, linewidth=1.8,
-                    title="\n".join(textwrap.wrap(expression, 44)))
+                    title="\n".join(textwrap.wrap(expression, 40)))
             ax.set_xlabel("")
             ax.set_ylabel("")
-            ax.title.set_fontsize(9)
-            ax.tick_params(labelsize=8)
+            ax.title.set_fontsize(TITLE_PT)
+            ax.tick_params(labelsize=TICK_PT)
             ax.grid(alpha=0.3)
             low, high = ax.get_lines()[-1].get_ydata().min(), ax.get_lines()[-1].get_ydata().max()
             if low == high:  # a flat line: show it against zero, not against a zoomed-in axis
@@ -123,18 +135,23 @@ def render(path: str, *, columns: int = 5, dpi: int = 60) -> str:
         for ax in axes.flat[len(panels):]:
             ax.axis("off")
         fig.suptitle("jaxsched: every shape (blue) and combinator (red); x: step, y: value",
-                     fontsize=13)
+                     fontsize=TITLE_PT + 3)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         fig.savefig(path, dpi=dpi)
     finally:
         plt.close(fig)
+    from PIL import Image  # matplotlib's own dependency
+
+    with Image.open(path) as image:  # 64 colours: a third of the bytes, the same picture
+        small = image.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
     return path
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "gallery.png"))
-    parser.add_argument("--dpi", type=int, default=60)
+    parser.add_argument("--dpi", type=int, default=DPI)
     args = parser.parse_args(argv)
     print(f"wrote {render(args.out, dpi=args.dpi)}")
     return 0
