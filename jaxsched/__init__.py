@@ -7,6 +7,8 @@ at run time. See README.md.
 
 import importlib.metadata as _metadata
 
+from ._batch import BatchRamp as BatchRamp
+from ._batch import batch_ramp as batch_ramp
 from ._clocks import SampleClockState as SampleClockState
 from ._clocks import StepClockState as StepClockState
 from ._clocks import TokenClockState as TokenClockState

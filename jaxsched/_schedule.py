@@ -510,7 +510,7 @@ def to_config(schedule: Schedule) -> dict[str, Any]:
 
 
 def _to_config(schedule: Schedule, path: str) -> dict[str, Any]:
-    if not isinstance(schedule, Schedule):
+    if not isinstance(schedule, Schedule) and not _is_plain_value(schedule):
         raise TypeError(f"to_config takes a Schedule, got {type(schedule).__name__}")
     if schedule.kind not in _CONSTRUCTORS:
         raise ValueError(
@@ -521,6 +521,13 @@ def _to_config(schedule: Schedule, path: str) -> dict[str, Any]:
         sub = f"{path}.{name}" if path else name
         config[name] = _to_json(schedule._argument(name), sub)
     return config
+
+
+def _is_plain_value(x: Any) -> bool:
+    """A registered plain value other than a schedule (a `batch_ramp` plan): a `kind` whose
+    constructor is registered, and the constructor's arguments as attributes (`params`)."""
+    return isinstance(getattr(type(x), "params", None), tuple) and getattr(
+        type(x), "kind", None) in _CONSTRUCTORS
 
 
 def _is_numeric_list(v: Any) -> bool:
