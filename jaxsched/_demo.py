@@ -330,7 +330,11 @@ def smooth(losses: np.ndarray, window: int) -> np.ndarray:
 
 
 def write_figure(results: list[RunResult], finder: Any, path: str, steps_per_epoch: int) -> None:
-    """Learning rates, training losses, and the range test, side by side."""
+    """Learning rates, training losses, and the range test, side by side.
+
+    The runs' legend sits below the panels, where it covers no curve. The learning rate is drawn
+    on a linear axis: on a log axis every anneal to 0 (each SGDR cycle's end) dives to the bottom.
+    """
     _need("matplotlib")
     import matplotlib
 
@@ -338,25 +342,27 @@ def write_figure(results: list[RunResult], finder: Any, path: str, steps_per_epo
     import matplotlib.pyplot as plt
 
     panels = 3 if finder is not None else 2
-    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.2), layout="constrained")
+    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.6), layout="constrained")
     try:
         ax_lr, ax_loss = axes[0], axes[1]
         for r in results:
             steps = np.arange(len(r.lrs))
             ax_lr.plot(steps, r.lrs, label=r.name, drawstyle="steps-post", linewidth=1.4)
-            ax_loss.plot(steps, smooth(r.losses, steps_per_epoch), label=r.name, linewidth=1.2)
+            ax_loss.plot(steps, smooth(r.losses, steps_per_epoch), linewidth=1.2)
         ax_lr.set(title="learning rate (effective)", xlabel="step", ylabel="learning rate",
-                  yscale="log", ylim=(PEAK_LR * 3e-4, PEAK_LR * 2))
-        ax_loss.set(title=f"training loss (mean of the last {steps_per_epoch} steps)",
+                  ylim=(0, PEAK_LR * 1.05))
+        ax_loss.set(title=f"training loss, smoothed over one epoch\n(the mean of the last "
+                          f"{steps_per_epoch} minibatch losses)",
                     xlabel="step", ylabel="cross-entropy", yscale="log")
-        ax_lr.legend(fontsize="small")
+        fig.legend(loc="outside lower center", ncols=len(results), fontsize="small",
+                   frameon=False, handles=ax_lr.get_lines())
         for ax in axes:
             ax.grid(alpha=0.3, which="both")
         if finder is not None:
             ax = finder.plot(ax=axes[2])
-            ax.axvline(PEAK_LR, color="black", linewidth=1, label=f"used: {PEAK_LR:g}")
+            ax.axvline(PEAK_LR, color="black", linewidth=1, label=f"the runs' peak: {PEAK_LR:g}")
             ax.set_title("lr range test (lr_find)")
-            ax.legend(fontsize="small")
+            ax.legend(fontsize="small", loc="lower left", framealpha=0.9)
         fig.savefig(path, dpi=90)
     finally:
         plt.close(fig)

@@ -11,6 +11,10 @@ import numpy as np
 from . import _checks
 from ._finder_rules import MIN_POINTS, SUGGESTION_METHODS, fall_and_noise, steep, valley
 
+# What each suggestion is, as `LRFindResult.plot`'s legend says it.
+_LABELS = {"steep": "steep (steepest fall)", "valley": "valley",
+           "minimum": "minimum / 10 (fastai's rule)"}
+
 __all__ = ["LRFindResult"]
 
 
@@ -216,7 +220,8 @@ class LRFindResult:
 
         Needs matplotlib (``pip install matplotlib``, or the ``plot`` extra), imported only
         here. The x axis is logarithmic for an ``"exp"`` sweep. Each available suggestion is a
-        dashed vertical line labelled with its value. The y range is cut at the highest
+        dashed vertical line labelled with what it is and its value ("minimum" is the lr of the
+        lowest smoothed loss divided by 10, and says so). The y range is cut at the highest
         smoothed loss before the minimum, so a blow-up at the end does not flatten the curve.
 
         Args:
@@ -240,7 +245,8 @@ class LRFindResult:
         ax.plot(self.lrs, self.smoothed_losses, color="C0", label="smoothed loss")
         for k, (method, lr) in enumerate(self.suggestions.items()):
             if lr is not None:
-                ax.axvline(lr, color=f"C{k + 1}", linestyle="--", label=f"{method}: {lr:.2e}")
+                ax.axvline(lr, color=f"C{k + 1}", linestyle="--",
+                           label=f"{_LABELS.get(method, method)}: {lr:.2e}")
         if self.mode == "exp":
             ax.set_xscale("log")
         if len(self.smoothed_losses):

@@ -441,7 +441,11 @@ def test_plot_marks_the_suggestions():
     ax = result.plot()
     labels = [line.get_label() for line in ax.get_lines()]
     assert labels[:2] == ["loss", "smoothed loss"]
-    assert {label.split(":")[0] for label in labels[2:]} == {"steep", "valley", "minimum"}
+    s = result.suggestions
+    assert labels[2:] == [f"steep (steepest fall): {s['steep']:.2e}", f"valley: {s['valley']:.2e}",
+                          f"minimum / 10 (fastai's rule): {s['minimum']:.2e}"]
+    minimum = float(result.lrs[np.argmin(result.smoothed_losses)])
+    assert s["minimum"] == pytest.approx(minimum / 10)  # the label says what the line is
     assert ax.get_xscale() == "log"
     assert ax.get_ylim()[1] < 10  # the blow-up does not squash the curve
     fig, own = plt.subplots()
