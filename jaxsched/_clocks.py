@@ -25,6 +25,7 @@ from . import _checks
 __all__ = ["SampleClockState", "StepClockState", "TokenClockState", "scale_by_schedule"]
 
 _INT32_MAX = np.iinfo(np.int32).max
+_INT64_MAX = np.iinfo(np.int64).max
 
 
 class StepClockState(NamedTuple):
@@ -113,28 +114,46 @@ def _advance(position: jax.Array, n: Any, unit: int) -> jax.Array:
     return jnp.stack([high, low, rest, position[3]])
 
 
+def _check_unit(position: Any, unit: int) -> jax.Array:
+    """Whether the state counts in `unit` s (a state keeps the unit it was made with). A concrete
+    state in another unit is refused here; a traced one cannot raise, so the update gives NaN."""
+    if not _checks.is_traced(position):
+        other = [int(u) for u in np.unique(np.asarray(position)[..., 3]) if u != unit]
+        if other:
+            raise ValueError(
+                f"scale_by_schedule(unit={unit}) got a state that counts in units of {other[0]} "
+                f"(made with unit={other[0]}): a state keeps its unit; update it with "
+                f"unit={other[0]}, or start a new state")
+    return jnp.asarray(position)[..., 3] == jnp.uint32(unit)
+
+
 def _x64() -> bool:
     return bool(jax.config.read("jax_enable_x64"))
 
 
 def schedule_step(position: jax.Array) -> jax.Array:
-    """The step the schedule sees: the whole units, int32 capped at 2**31 - 1 (int64 with x64)."""
-    high, low = position[0], position[1]
+    """The step the schedule sees: the whole units, int32 capped at 2**31 - 1 (int64 with x64,
+    capped at 2**63 - 1)."""
+    high, low = position[..., 0], position[..., 1]
     if _x64():
-        return ((high.astype(jnp.uint64) << np.uint64(32)) | low.astype(jnp.uint64)).astype(
-            jnp.int64)
+        units = (high.astype(jnp.uint64) << np.uint64(32)) | low.astype(jnp.uint64)
+        return jnp.minimum(units, np.uint64(_INT64_MAX)).astype(jnp.int64)
     beyond = (high > 0) | (low > _INT32_MAX)
     return jnp.where(beyond, jnp.asarray(_INT32_MAX, jnp.uint32), low).astype(jnp.int32)
 
 
 def count(position: Any) -> jax.Array:
-    """The count a position stands for, (high·2**32 + low)·unit + remainder: int64 with x64,
-    else float32 (exact to 2**24, then within a few float32 roundings)."""
+    """The count a position stands for, (high·2**32 + low)·unit + remainder: int64 with x64
+    (capped at 2**63 - 1), else float32 (exact to 2**24, then within a few float32 roundings).
+    A batch of positions (leading axes, as a vmapped state holds) gives a batch of counts."""
     position = jnp.asarray(position)
-    high, low, rest, unit = (position[i] for i in range(4))
+    high, low, rest, unit = (position[..., i] for i in range(4))
     if _x64():
-        words = (high.astype(jnp.uint64) << np.uint64(32)) | low.astype(jnp.uint64)
-        return (words * unit.astype(jnp.uint64) + rest.astype(jnp.uint64)).astype(jnp.int64)
+        u64 = jnp.uint64
+        words = (high.astype(u64) << np.uint64(32)) | low.astype(u64)
+        rest, unit = rest.astype(u64), unit.astype(u64)
+        fits = words <= (np.uint64(_INT64_MAX) - rest) // unit  # (no wrap-around past 2**64)
+        return jnp.where(fits, words * unit + rest, np.uint64(_INT64_MAX)).astype(jnp.int64)
     f = jnp.float32
     units = high.astype(f) * f(2.0**32) + low.astype(f)
     return units * unit.astype(f) + rest.astype(f)
@@ -174,7 +193,8 @@ def scale_by_schedule(
     shape is exact (float32 within ~1e-6 relative of the float64 formula). The value changes
     once per unit, not within one. Without x64 the step the schedule sees is an int32, capped
     at :math:`2^{31} - 1` units (a schedule that has reached its horizon holds its value, so
-    only a periodic schedule would notice); with x64 it is an int64, never capped.
+    only a periodic schedule would notice); with x64 it is an int64, capped at
+    :math:`2^{63} - 1`.
 
     The state (`StepClockState`, `TokenClockState` or `SampleClockState`) holds the position and
     the schedule's value at it, which is the rate of the next update: each update uses the value
@@ -182,6 +202,9 @@ def scale_by_schedule(
     optax). `js.learning_rate` and `js.hyperparams` read it. It is a pytree of arrays with fixed
     dtypes (uint32 words, a float32 value): it checkpoints and resumes bit for bit, and is
     replicated on every device. Resuming with a different schedule applies the stored value once.
+    A state keeps the unit it was made with (it stores it): updating it with another `unit`
+    raises `ValueError`, or, inside `jax.jit` where nothing can raise, makes that update and
+    the state's rate NaN and leaves the count as it was.
     Inside ``optax.MultiSteps`` the inner update is kept only at the k-th call, with the count
     that call passed: pass the tokens of the whole accumulated batch there.
 
@@ -198,7 +221,10 @@ def scale_by_schedule(
       tokens=None, samples=None, **extra)`` takes the count of the clock's kind (a Python or
       JAX integer >= 0: int32 or uint32, or 64-bit with x64; a negative count counts as 0);
       other keyword arguments are ignored, so it composes in `optax.chain`. A missing count
-      raises `TypeError`.
+      raises `TypeError`. Without x64, a 64-bit NumPy integer passed into a jitted function is
+      cast to int32 by JAX before the clock sees it (``np.int64(2**32 + 7)`` becomes 7; a
+      Python int that large raises there): inside `jax.jit` pass up to 2**32 - 1 per update
+      as a uint32, or enable x64. Eagerly any integer is split exactly.
 
     Example:
       >>> import jax.numpy as jnp
@@ -241,9 +267,11 @@ def scale_by_schedule(
                             f"update: call update(updates, state, params, {clock}=n)")
         else:
             n = extra_args[clock]
-        rate = -state.value
+        position = state[0]
+        same = _check_unit(position, unit)
+        rate = jnp.where(same, -state.value, jnp.nan)
         updates = jax.tree.map(lambda u: u * rate.astype(jnp.asarray(u).dtype), updates)
-        position = _advance(state[0], n, unit)
-        return updates, state_type(position, value_at(position))
+        position = jnp.where(same, _advance(position, n, unit), position)
+        return updates, state_type(position, jnp.where(same, value_at(position), jnp.nan))
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)

@@ -223,3 +223,74 @@ _SHARDED = textwrap.dedent(
 
 def test_sharded_over_eight_devices_matches_one_device():
     run_on_eight_cpu_devices(_SHARDED)
+
+
+# -- issue 18: batched states, a resumed unit, 64-bit counts ---------------------------------------
+
+
+def test_hyperparams_and_learning_rate_of_a_vmapped_token_clock_are_batched():
+    """A sweep's state (a batch axis before the words) reads as a batch of counts and rates,
+    as under jax.vmap (the batch axis was read as the words: four garbage counts)."""
+    tx = js.scale_by_schedule(js.linear(0.0, 1.0, 100), "tokens", unit=2)
+    counts = jnp.asarray([[10, 20], [20, 40], [30, 61]], jnp.int32)  # 3 updates of 2 runs
+
+    def run(per_update):
+        state = tx.init(jnp.zeros(1))
+        for n in per_update:
+            _, state = tx.update(jnp.ones(1), state, tokens=n)
+        return state
+
+    states = jax.jit(jax.vmap(run, in_axes=1))(counts)
+    hyper = js.hyperparams(states)
+    np.testing.assert_array_equal(hyper["tokens"], [60, 121])
+    np.testing.assert_array_equal(hyper["tokens"], jax.vmap(js.hyperparams)(states)["tokens"])
+    np.testing.assert_allclose(js.learning_rate(states), [0.30, 0.60], rtol=1e-6)  # 30, 60 units
+    assert hyper["learning_rate"].shape == (2,)
+
+
+def test_a_state_keeps_its_unit_and_another_unit_is_refused():
+    """Saved with unit=1000, updated with unit=1: 5 units of 1000 were read as 5 tokens past a
+    unit of 1 (6,000 tokens as 1,005,000). Refused eagerly; inside jit the rate is NaN."""
+    s = js.linear(0.0, 1.0, 10_000)
+    old = js.scale_by_schedule(s, "tokens", unit=1000)
+    state = old.init(jnp.zeros(1))
+    for _ in range(5):
+        _, state = old.update(jnp.ones(1), state, tokens=1000)
+    new = js.scale_by_schedule(s, "tokens", unit=1)
+    with pytest.raises(ValueError, match=r"unit=1\) got a state that counts in units of 1000"):
+        new.update(jnp.ones(1), state, tokens=1000)
+    updates, after = jax.jit(lambda st: new.update(jnp.ones(1), st, tokens=1000))(state)
+    assert np.isnan(float(updates[0])) and np.isnan(float(js.learning_rate(after)))
+    assert _clocks.exact_count(after.tokens) == 5000  # not advanced in the wrong unit
+    _, state = old.update(jnp.ones(1), state, tokens=1000)  # its own unit: on it goes
+    assert _clocks.exact_count(state.tokens) == 6000
+
+
+def test_x64_counts_past_2_pow_63_hold_the_largest_step_instead_of_wrapping():
+    """2**63 units was read as the int64 step -2**63 (and its count as -9.2e18)."""
+    with jax.enable_x64(True):
+        tx = js.scale_by_schedule(js.linear(0.0, 1.0, 100), "tokens")
+        _, state = tx.update(jnp.ones(1), tx.init(jnp.zeros(1)), tokens=2**63)
+        hyper = js.hyperparams(state)
+        assert int(hyper["tokens"]) == 2**63 - 1 and float(js.learning_rate(state)) == 1.0
+        big = js.scale_by_schedule(js.constant(1.0), "samples", unit=2**31 - 1)
+        _, state = big.update(jnp.ones(1), big.init(jnp.zeros(1)), samples=2**64 - 1)
+        assert int(js.hyperparams(state)["samples"]) == 2**63 - 1  # 2**64 - 1 samples, capped
+        assert _clocks.exact_count(state.samples) == 2**64 - 1  # the state itself is exact
+        assert int(_clocks.schedule_step(state.samples)) == (2**64 - 1) // (2**31 - 1)
+
+
+def test_sixty_four_bit_numpy_counts_without_x64():
+    """Documented (scale_by_schedule's Returns): without x64, JAX turns a 64-bit NumPy integer
+    passed to a jitted function into an int32 before the clock sees it (2**32 + 7 becomes 7);
+    eagerly it is split exactly, and under jit a uint32 count is exact to 2**32 - 1."""
+    tx = js.scale_by_schedule(js.constant(1.0), "tokens")
+    state = tx.init(jnp.zeros(1))
+    _, eager = tx.update(jnp.ones(1), state, tokens=np.int64(2**32 + 7))
+    assert _clocks.exact_count(eager.tokens) == 2**32 + 7
+    update = jax.jit(tx.update)
+    _, jitted = update(jnp.ones(1), state, tokens=np.uint32(2**32 - 1))
+    assert _clocks.exact_count(jitted.tokens) == 2**32 - 1
+    _, wrapped = update(jnp.ones(1), state, tokens=np.int64(2**32 + 7))  # the pinned limitation
+    assert _clocks.exact_count(wrapped.tokens) == 7
+    assert "64-bit NumPy integer" in js.scale_by_schedule.__doc__

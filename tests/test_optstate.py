@@ -221,9 +221,142 @@ def test_flax_nnx_optimizer_and_its_state():
     for form in (optimizer, optimizer.opt_state, nnx.state(optimizer), hyper):
         got = form if form is hyper else js.hyperparams(form)
         assert {k: float(v) for k, v in got.items()} == pytest.approx(expected)
-    # The clock answers first: its rate 2.0 times the scale.
+    # Every rate on the path times the scale: the injected one (the held value without the
+    # schedule, the next one with it) times the clock's 2.0 times 0.25.
+    np.testing.assert_allclose(rate, float(SCHEDULE(3)) * 2.0 * 0.25, rtol=1e-6)
     for form in (optimizer, nnx.state(optimizer)):
-        assert float(js.learning_rate(form)) == float(rate) == 0.5
+        np.testing.assert_allclose(js.learning_rate(form), float(SCHEDULE(2)) * 0.5, rtol=1e-6)
+        np.testing.assert_allclose(js.learning_rate(form, SCHEDULE), rate, rtol=1e-6)
+
+
+# -- issue 18: rates on one path multiply; a stateless group is not a frozen one -----------------
+
+
+def test_every_rate_on_the_path_multiplies():
+    """chain(sgd(s1), scale_by_schedule(s2)) applies s1 x s2 (s2 alone was reported), also with
+    the clock above a multi_transform group; two schedule-driven rates for one schedule raise.
+    (Each of these rates flips the sign, so two of them ascend: the sign is not tracked.)"""
+    s2 = js.linear(1.0, 0.0, 20)
+    opt = optax.chain(optax.sgd(SCHEDULE), js.scale_by_schedule(s2))
+    _, rows = _run(opt, SCHEDULE)
+    for k, (predicted, applied, _) in enumerate(rows):
+        assert -_rate(applied) == pytest.approx(float(predicted), rel=1e-6)
+        assert float(predicted) == pytest.approx(float(SCHEDULE(k)) * float(s2(k)), rel=1e-6)
+    with pytest.raises(ValueError, match="rate set by a schedule"):  # s1 is not in the state
+        js.learning_rate(opt.init(PARAMS))
+    outer = optax.chain(_groups(), js.scale_by_schedule(s2))
+    _, rows = _run(outer, {"a": SCHEDULE})
+    for k, (predicted, applied, _) in enumerate(rows):
+        for group in ("a", "b", "frozen"):
+            np.testing.assert_allclose(-applied[group], float(predicted[group]), rtol=1e-6)
+        assert float(predicted["b"]) == pytest.approx(0.5 * float(SCHEDULE(k) * s2(k)), rel=1e-6)
+    two = optax.chain(optax.sgd(SCHEDULE), optax.scale_by_schedule(s2))
+    with pytest.raises(ValueError, match="one schedule cannot stand for them all"):
+        js.learning_rate(two.init(PARAMS), SCHEDULE)
+
+
+def test_a_stateless_group_is_not_read_as_frozen():
+    """A group trained by optax.sgd(0.1) has a state of EmptyStates, like a frozen group: it
+    read as rate 0. Only a group whose whole state is one EmptyState (set_to_zero) is frozen;
+    the rate of the other is not in the state, which raises."""
+    opt = optax.multi_transform({"a": optax.sgd(0.1), "b": js.scale_by_schedule(SCHEDULE),
+                                 "frozen": optax.set_to_zero()}, LABELS)
+    state = opt.init(PARAMS)
+    with pytest.raises(ValueError, match="for the group 'a'.*neither a rate nor a count"):
+        js.learning_rate(state)
+    injected = optax.multi_transform(
+        {"a": optax.inject_hyperparams(optax.sgd)(learning_rate=0.1),
+         "b": js.scale_by_schedule(SCHEDULE), "frozen": optax.set_to_zero()}, LABELS)
+    rates = js.learning_rate(injected.init(PARAMS))
+    assert {g: float(r) for g, r in rates.items()} == pytest.approx(
+        {"a": 0.1, "b": float(SCHEDULE(0)), "frozen": 0.0})
+
+
+def test_nnx_state_leaves_out_a_frozen_group():
+    """Documented: nnx.state drops empty states, so a frozen group is absent there."""
+    nnx = pytest.importorskip("flax.nnx")
+    model = nnx.Linear(3, 2, rngs=nnx.Rngs(0))
+    labels = lambda p: jax.tree_util.tree_map_with_path(  # noqa: E731
+        lambda k, _: "frozen" if "bias" in jax.tree_util.keystr(k) else "train", p)
+    tx = optax.multi_transform({"train": js.scale_by_schedule(js.constant(0.1)),
+                                "frozen": optax.set_to_zero()}, labels)
+    optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
+    full = {g: float(r) for g, r in js.learning_rate(optimizer).items()}
+    assert full == pytest.approx({"frozen": 0.0, "train": 0.1})
+    assert {g: float(r) for g, r in js.learning_rate(nnx.state(optimizer)).items()} == (
+        pytest.approx({"train": 0.1}))
+    assert "drops empty states" in js.learning_rate.__doc__
+    assert "except that `nnx.state`" in DOC
+
+
+# -- batched states: the five layouts of docs/hyperparams.md, vmapped ------------------------------
+
+RUN_UPDATES = jnp.asarray([2, 5, 11])  # updates per run of a sweep of three
+K_STEPS = 3
+
+
+def _layouts():
+    """The docs table's five layouts (value=... only where a plateau watches it)."""
+    return {
+        "sgd": (optax.sgd(SCHEDULE), False),
+        "inject": (optax.inject_hyperparams(optax.sgd)(learning_rate=SCHEDULE), False),
+        "plateau": (optax.chain(optax.sgd(SCHEDULE), js.reduce_on_plateau(0.5, patience=0)),
+                    True),
+        "groups": (_groups(), False),
+        "multisteps": (optax.MultiSteps(optax.sgd(SCHEDULE), every_k_schedule=K_STEPS), False),
+    }
+
+
+@pytest.fixture(scope="module")
+def batched_states():
+    """Each layout's state after 2, 5 and 11 updates: one jitted, vmapped run per layout."""
+    out = {}
+    with jax.numpy_dtype_promotion("standard"):  # optax's MultiSteps is not written for strict
+        for name, (opt, watches) in _layouts().items():
+            def run(n, opt=opt, watches=watches):
+                def body(k, state):
+                    kwargs = {"value": jnp.asarray(VALUES, jnp.float32)[k]} if watches else {}
+                    return opt.update(GRAD, state, PARAMS, **kwargs)[1]
+                return jax.lax.fori_loop(0, n, body, opt.init(PARAMS))
+            out[name] = jax.jit(jax.vmap(run))(RUN_UPDATES)
+    return out
+
+
+def _run_slices(states):
+    return [jax.tree.map(lambda x, i=i: x[i], states) for i in range(len(RUN_UPDATES))]
+
+
+@pytest.mark.parametrize("name", list(_layouts()))
+def test_batched_state_reads_give_the_batch_of_each_run(batched_states, name):
+    """hyperparams, learning_rate and plateau_scale of a vmapped sweep's state: a batch, equal
+    to the reads under jax.vmap and to the reads of each run's own state (learning_rate of an
+    adam/sgd state raised: only a scalar count was recognised)."""
+    states = batched_states[name]
+    schedule = {"a": SCHEDULE} if name == "groups" else SCHEDULE
+    reads = {
+        "hyperparams": js.hyperparams,
+        "learning_rate": lambda st: js.learning_rate(st, schedule),
+        **({"plateau_scale": js.plateau_scale} if name == "plateau" else {}),
+    }
+    for read in reads.values():
+        direct, vmapped = read(states), jax.vmap(read)(states)
+        runs = jax.tree.map(lambda *xs: np.stack(xs), *[read(st) for st in _run_slices(states)])
+        for want in (vmapped, runs):  # one structure (dicts of the same keys), leaf by leaf
+            jax.tree.map(lambda got, want: np.testing.assert_allclose(got, want, rtol=1e-6),
+                         direct, want)
+        for got, want in zip(jax.tree.leaves(direct), jax.tree.leaves(vmapped)):
+            assert got.shape == (len(RUN_UPDATES),) and got.dtype == want.dtype
+    # The schedule's own values, run by run (MultiSteps: the inner updates so far).
+    inner = RUN_UPDATES // K_STEPS if name == "multisteps" else RUN_UPDATES
+    want = np.array([float(SCHEDULE(int(n))) for n in inner])
+    rate = js.learning_rate(states, schedule)
+    if name == "groups":
+        np.testing.assert_allclose(rate["a"], want, rtol=1e-6)
+        np.testing.assert_array_equal(rate["frozen"], np.zeros(len(RUN_UPDATES)))
+    elif name == "plateau":
+        np.testing.assert_allclose(rate, want * np.asarray(js.plateau_scale(states)), rtol=1e-6)
+    else:
+        np.testing.assert_allclose(rate, want, rtol=1e-6)
 
 
 # -- docs/hyperparams.md: every snippet runs -----------------------------------------------------
