@@ -468,7 +468,7 @@ class _Staircase(Schedule):
         inner = self.schedule.horizon
         if inner is None or check.is_traced(self.every):
             return None
-        every = np.max(np.asarray(self.every, np.float64))
+        every = np.asarray(self.every, np.float64)  # stacked: each run's, the latest counts
         return step_count(np.ceil(inner / every) * every)
 
 

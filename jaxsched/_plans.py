@@ -135,8 +135,11 @@ class _Shift(Schedule):
         return self.schedule._at(jnp.maximum(moved, zero))
 
     def _horizon(self):
-        h, k = self.schedule.horizon, step_count(self.steps)
-        return None if h is None or k is None else max(h - k, 0)
+        h = self.schedule.horizon
+        if h is None or check.is_traced(self.steps):
+            return None
+        k = int(np.min(np.asarray(self.steps)))  # stacked: the run moved least ends last
+        return max(h - k, 0)
 
 
 @register

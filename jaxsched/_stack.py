@@ -27,7 +27,10 @@ def stack(schedules: Sequence[Schedule]) -> Schedule:
     Call the stacked schedule under `jax.vmap` (``in_axes=0`` for it): inside, each run sees
     scalar hyperparameters, computed as for a schedule passed to `jax.jit` as an argument (traced
     hyperparameters; a value may differ from the closed-over schedule's by float32 round-off).
-    Called directly, it is not a batch of schedules.
+    Called directly, it is not a batch of schedules. Its `horizon` is one int (or None): a step
+    from which no run's value changes, at least the latest of the runs' horizons (later where
+    the runs differ in several lengths: each is taken at its largest, a `shift` at its
+    smallest).
 
     Args:
       schedules: a non-empty sequence of schedules with the same structure: the same kinds

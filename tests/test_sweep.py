@@ -87,6 +87,27 @@ def test_stack_refuses_what_is_not_a_list_of_schedules(bad, message):
         js.stack(bad)
 
 
+def test_stacked_horizon_is_a_step_from_which_no_run_changes():
+    """stack([shift(plan, 0), shift(plan, 80)]).horizon was 20 (the largest shift subtracted),
+    though run 0 changes until 100; a staircase took its largest `every` (10 for runs ending at
+    10 and 12). Now: one int, at least every run's horizon, every run constant from it."""
+    plan = js.cosine_annealing(1.0, 100)
+    cases = [
+        ([js.shift(plan, 0), js.shift(plan, 80)], 100),
+        ([js.shift(plan, 0), js.shift(plan, 2**31 - 1)], 100),
+        ([js.staircase(js.linear(1.0, 0.0, 10), e) for e in (4, 10)], 12),
+        # Runs ending at 80 and 95: each length at its largest, 90 + 30 (documented).
+        ([js.warmup(js.cosine_annealing(1.0, n), w) for n, w in [(50, 30), (90, 5)]], 120),
+    ]
+    for runs, want in cases:
+        horizon = js.stack(runs).horizon
+        assert type(horizon) is int and horizon == want >= max(s.horizon for s in runs)
+        steps = jnp.arange(horizon, horizon + 50)
+        for s in runs:
+            values = np.asarray(s(steps))
+            np.testing.assert_array_equal(values, values[0])
+
+
 # -- a sweep in one compile -----------------------------------------------------------------------
 
 
