@@ -913,7 +913,7 @@ def megatron_cases():
         add("megatron", f"--lr-decay-style {style}", warm.format(inner), base,
             megatron(style, 1e-6, 3e-4, 3e-5, 10, 80), steps_for(80, 10, stride=2))
     frac = {**base, "lr_warmup_iters": 0.15 * 50, "lr_decay_iters": 50}
-    add("megatron", "--lr-decay-style cosine (--lr-warmup-fraction)",
+    add("megatron", "--lr-warmup-fraction",
         warm.format("js.cosine_annealing(lr, lr_decay_iters - lr_warmup_iters, "
                     "end_value=min_lr)"), frac,
         megatron("cosine", 1e-6, 3e-4, 3e-5, 7.5, 50), steps_for(50, 7.5))
