@@ -22,6 +22,8 @@ from ._combinators import repeat as repeat
 from ._combinators import schedule as schedule
 from ._combinators import staircase as staircase
 from ._combinators import warmup as warmup
+from ._configs import from_config as from_config
+from ._configs import to_config as to_config
 from ._cycles import cosine_annealing as cosine_annealing
 from ._cycles import cyclic as cyclic
 from ._cycles import one_cycle as one_cycle
@@ -56,8 +58,6 @@ from ._plateau import reduce_on_plateau as reduce_on_plateau
 from ._plot import plot as plot
 from ._powers import power_decay as power_decay
 from ._schedule import Schedule as Schedule
-from ._schedule import from_config as from_config
-from ._schedule import to_config as to_config
 from ._stack import stack as stack
 from ._stepmaps import hold as hold
 from ._stepmaps import interleave as interleave
@@ -118,6 +118,8 @@ __all__ = [
     "LossLaw",
     "fit_loss_law",
     "plot",
+    "BatchRamp",
+    "batch_ramp",
 ]
 
 try:

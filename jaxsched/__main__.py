@@ -51,7 +51,7 @@ class CliError(Exception):
 
 def load_config(path: str) -> Any:
     """Reads and builds the schedule in the JSON file `path`; `CliError` for anything bad."""
-    from ._schedule import from_config
+    from ._configs import from_config
 
     config = read_config(path)
     check_config(path, config)

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ._schedule import as_count, as_float, float_dtype
+from ._steps import as_count, as_float, float_dtype
 
 
 def divmod_steps(t: jax.Array, n: Any) -> tuple[jax.Array, jax.Array]:
