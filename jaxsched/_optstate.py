@@ -139,7 +139,6 @@ def _walk(node: Any, group: tuple[str, ...], out: list[_Found]) -> None:
     elif kind == "multisteps":
         _walk(_field(node, "inner_opt_state"), group, out)  # not acc_grads: shaped like params
     elif kind == "scheduled":
-        out.append(_Found(group, "count", "count", _field(node, "count")))
         out.append(_Found(group, "scheduled", "", _field(node, "count")))
     else:
         fields = node if isinstance(node, Mapping) else getattr(node, "_fields", ())
