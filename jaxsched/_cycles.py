@@ -7,7 +7,9 @@ computed on integers before they become float fractions (see `_numerics`).
 
 from __future__ import annotations
 
+import functools
 import math
+from fractions import Fraction
 from typing import Any
 
 import jax
@@ -134,11 +136,12 @@ class _SGDR(Schedule):
     params = ("init_value", "cycle_steps", "end_value", "cycle_mult", "cycle_decay", "cycles")
 
     def _at(self, t):
-        t = promote_step(t, self.cycle_steps)
-        if jnp.issubdtype(jnp.result_type(self.cycle_mult), jnp.floating):
-            i, weights = _fractional_cycles(t, self.cycle_steps, self.cycle_mult)
-        else:
-            i, weights = _integer_cycles(t, self.cycle_steps, self.cycle_mult)
+        n, m = self.cycle_steps, self.cycle_mult
+        # `_float_cycles` keeps integer steps integers (its tables are exact); the value's dtype
+        # is that of the promoted step.
+        i, weights = _float_cycles(t, n, m) if _is_float(n) or _is_float(m) else \
+            _integer_cycles(promote_step(t, n), n, m)
+        t = promote_step(t, n)
         low = as_float(self.end_value, t)
         peak = as_float(self.init_value, t) * power(self.cycle_decay, i, t)
         value = mix(jnp.maximum(peak, low), low, weights)
@@ -152,7 +155,26 @@ class _SGDR(Schedule):
             return None
         n, m, c = (np.asarray(x, np.float64) for x in (self.cycle_steps, self.cycle_mult,
                                                         self.cycles))
-        return step_count(np.where(m == 1, n * c, n * (m**c - 1) / np.where(m == 1, 2, m - 1)))
+        with np.errstate(over="ignore"):
+            estimate = np.where(m == 1, n * c, n * (m**c - 1) / np.where(m == 1, 2, m - 1))
+        if np.ndim(estimate) or not estimate < 2**63:
+            return step_count(estimate)
+        length, mult, count = _exact(self.cycle_steps), _exact(self.cycle_mult), int(self.cycles)
+        return math.ceil(length * count if mult == 1 else
+                         length * (mult**count - 1) / (mult - 1))  # cycle c - 1's end
+
+
+def _is_float(x: Any) -> bool:
+    return bool(jnp.issubdtype(jnp.result_type(x), jnp.floating))
+
+
+def _exact(x: Any) -> Fraction:
+    """A concrete scalar hyperparameter as the shortest decimal that prints it: the number a user
+    who typed ``1.1`` means (11/10, not the binary float just above it)."""
+    if isinstance(x, (int, np.integer)):
+        return Fraction(int(x))
+    scalar: Any = np.asarray(x)[()]
+    return Fraction(np.format_float_positional(scalar, unique=True, trim="-"))
 
 
 def _integer_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any) -> tuple[Any, Any]:
@@ -186,70 +208,161 @@ def _integer_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any) -> tuple[An
     return i, tuple(jnp.where(fits, a, b) for a, b in zip(exact, estimate))
 
 
-def _fractional_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any) -> tuple[Any, Any]:
-    """``(i, weights)`` for a non-integral ``m > 1``, as timm and Keras compute the cycles.
+def _float_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any) -> tuple[Any, Any]:
+    """``(i, weights)`` when `cycle_steps` or `cycle_mult` is a float: non-integral or traced.
 
-    Cycle ``i`` starts at ``T(m^i − 1)/(m − 1)`` (not a whole step in general) and lasts
-    ``T·m^i``. For integer steps and concrete ``T`` and ``m`` the starts come from a float64 table
-    made on the host, each as an integer and a fraction (as one-cycle's phase ends), so positions
-    stay exact however far the run goes; otherwise from the closed form in float arithmetic.
+    Concrete scalars are read as the decimals they print as (`_exact`) and the cycles come from
+    exact rational arithmetic: a cycle start that is a whole step is that step exactly, and
+    positions stay exact however far the run goes. Traced ones (a stacked sweep) use the closed
+    form in float arithmetic.
     """
-    if not jnp.issubdtype(t.dtype, jnp.integer) or check.is_traced(cycle_steps) or \
-            check.is_traced(cycle_mult) or np.ndim(cycle_steps) or np.ndim(cycle_mult):
-        return _closed_form_cycles(t.astype(float_dtype(t)), cycle_steps, cycle_mult)
-    starts = _cycle_starts(float(cycle_steps), float(cycle_mult))
-    floors, dtype = np.floor(starts), float_dtype(t)
-    step_type = np.dtype(t.dtype)  # int32, or int64 under x64
-    unsigned = np.uint64 if step_type == np.int64 else np.uint32
-
-    def table(values: np.ndarray, kind: Any) -> jax.Array:  # saturated at the type's largest
-        if np.dtype(kind).kind == "f":
-            return jnp.asarray(values.astype(kind))
-        return jnp.asarray(np.minimum(values, np.iinfo(kind).max).astype(kind))
-
-    ceilings = np.ceil(starts[1:-1])  # the first step of each cycle after the first
-    i = search(ceilings[ceilings <= np.iinfo(step_type).max].astype(step_type), t)
-    above = table(starts - floors, dtype)  # each start's fraction above its floor
-    done = (t - table(floors, step_type)[i]).astype(dtype) - above[i]
-    # The next start may lie beyond the step type (a cycle that starts within it may end after).
-    left = (table(floors, unsigned)[i + 1] - t.astype(unsigned)).astype(dtype) + above[i + 1]
-    length = table(np.diff(starts), dtype)[i]
-    f, g = complementary(quotient(done, length), quotient(left, length))
-    return i, (half_cosine(f, g), half_cosine(g, f))
+    if any(check.is_traced(x) or np.ndim(x) for x in (cycle_steps, cycle_mult)):
+        return _closed_form_cycles(t, cycle_steps, cycle_mult)
+    if cycle_mult == 1:
+        return _periodic_cycles(t, cycle_steps)
+    return _tabled_cycles(t, cycle_steps, cycle_mult)
 
 
-def _cycle_starts(cycle_steps: float, cycle_mult: float) -> np.ndarray:
-    """Cycle starts ``T(m^i − 1)/(m − 1)`` in float64, up to the first beyond 2**31 − 1."""
-    last = np.log1p((2**31) * (cycle_mult - 1) / cycle_steps) / np.log(cycle_mult)
-    count = int(np.ceil(last)) + 2
-    if count > _MAX_CYCLES:
-        raise ValueError(
-            f"cycle_mult={cycle_mult!r} with cycle_steps={cycle_steps!r} starts {count} cycles "
-            f"before step 2**31 (at most {_MAX_CYCLES}): use an integer cycle_mult, or a "
-            f"cycle_mult further from 1")
-    i = np.arange(count, dtype=np.float64)
-    return cycle_steps * np.expm1(i * np.log(cycle_mult)) / (cycle_mult - 1)
+def _periodic_cycles(t: jax.Array, cycle_steps: Any) -> tuple[Any, Any]:
+    """``(i, weights)`` for ``m = 1`` and a non-integral ``T = a/d``: with ``t = q·a + r``, step
+    `t` is ``(r·d mod a)/d`` steps into cycle ``q·d + ⌊r·d/a⌋``, all in integers (when ``a·d``
+    fits the step type; else in float arithmetic)."""
+    length = _exact(cycle_steps)
+    a, d = length.numerator, length.denominator
+    if not jnp.issubdtype(t.dtype, jnp.integer) or a * d > np.iinfo(np.dtype(t.dtype)).max:
+        return _integer_cycles(promote_step(t, cycle_steps), cycle_steps, 1)
+    q, r = divmod_steps(t, a)
+    inside = r * d
+    done = inside % a
+    return q * d + inside // a, cos_weights(done, as_count(a, t), promote_step(t, cycle_steps))
+
+
+@functools.lru_cache(maxsize=256)
+def _start_table(cycle_steps: Fraction, cycle_mult: Fraction,
+                 limit: int) -> tuple[list[int], list[int], list[float], list[float]]:
+    """The cycle starts ``T(m^i − 1)/(m − 1)``, ``i = 0, 1, …``, in exact rational arithmetic,
+    up to the first beyond `limit` (at most `_MAX_CYCLES` of them).
+
+    Returns ``(floors, ceilings, above, lengths)``: each start's floor and ceiling (ints), its
+    fraction above its floor and the cycle's length ``T·m^i`` (float64, correctly rounded). With
+    ``T = a/d`` and ``m = b/B``, start ``i`` is ``a·U_i / (d·B^i)`` for the integers
+    ``U_0 = 0``, ``U_{i+1} = B·(U_i + b^i)``.
+    """
+    a, d = cycle_steps.numerator, cycle_steps.denominator
+    b, base = cycle_mult.numerator, cycle_mult.denominator
+    u, p, q = 0, 1, 1  # U_i, b^i, B^i
+    floors: list[int] = []
+    ceilings: list[int] = []
+    above: list[float] = []
+    lengths: list[float] = []
+    while len(floors) < _MAX_CYCLES:
+        den = d * q
+        floor, rest = divmod(a * u, den)
+        floors.append(floor)
+        ceilings.append(floor + (rest > 0))
+        above.append(rest / den)
+        lengths.append(a * p / den)
+        if ceilings[-1] > limit:
+            break
+        u, p, q = base * (u + p), p * b, q * base
+    return floors, ceilings, above, lengths
 
 
 _MAX_CYCLES = 1 << 14  # the table's size bound: a binary search of 14 halvings
 
 
-def _closed_form_cycles(t: jax.Array, cycle_steps: Any,
-                        cycle_mult: Any) -> tuple[Any, Any]:
-    """``(i, weights)`` from ``i = ⌊log(1 + (t/T)(m − 1)) / log m⌋`` in float arithmetic, `i`
-    corrected by one where rounding put `t` just outside the cycle found."""
-    n = as_count(cycle_steps, t)
-    m = as_float(cycle_mult, t)
-    log_m = jnp.log(m)
-    i = jnp.floor(jnp.log1p(t / n * (m - 1)) / log_m)
+def _cycle_count(cycle_steps: float, cycle_mult: float, limit: float) -> float:
+    """The number of cycles that start at steps up to `limit` (float64 estimate, ``m > 1``)."""
+    return math.log1p(limit * (cycle_mult - 1) / cycle_steps) / math.log(cycle_mult) + 1
+
+
+def _tabled_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any) -> tuple[Any, Any]:
+    """``(i, weights)`` for concrete ``T`` and ``m > 1``, one of them non-integral (timm and
+    Keras allow ``m = 1.5``), from the table of cycle starts (`_start_table`) that the step type
+    can reach.
+
+    Step `t` is in the cycle whose start's ceiling (integer steps) or float rounded up (float
+    steps) it reached. Each start is held as an integer and a fraction (as one-cycle's phase
+    ends), so ``t - start`` and ``next start - t`` are exact integers plus a fraction. Steps
+    beyond the table (float steps past the step range; under x64, cycle multipliers so close to
+    1 that more than `_MAX_CYCLES` cycles start before 2**63) use the closed form.
+    """
+    wide = np.dtype(t.dtype).itemsize == 8
+    limit = 2**63 - 1 if wide else 2**31 - 1
+    floors, ceilings, above_, lengths_ = _start_table(_exact(cycle_steps), _exact(cycle_mult),
+                                                      limit)
+    dtype = float_dtype(promote_step(t, cycle_steps))
+    above, lengths = jnp.asarray(above_, dtype), jnp.asarray(lengths_, dtype)
+    if jnp.issubdtype(t.dtype, jnp.integer):
+        step_type = np.dtype(t.dtype)
+        unsigned = np.uint64 if wide else np.uint32
+        i = search(np.asarray(ceilings[1:-1], step_type), t)
+        done = (t - _saturated(floors, step_type)[i]).astype(dtype) - above[i]
+        # The next start may lie beyond the step type (a cycle that starts within it may end
+        # after), even beyond the unsigned type: then no step comes near it and length - done
+        # is as precise.
+        left = (_saturated(floors, unsigned)[i + 1] - t.astype(unsigned)).astype(dtype)
+        if floors[-1] > np.iinfo(unsigned).max:
+            left = jnp.where(i + 1 == len(floors) - 1, lengths[i] - done, left + above[i + 1])
+        else:
+            left = left + above[i + 1]
+        last = ceilings[-1] if ceilings[-1] <= limit else None
+    else:
+        starts = np.asarray(floors, np.float64) + np.asarray(above_)
+        up = starts.astype(dtype)
+        up = np.where(up < starts, np.nextafter(up, np.inf, dtype=dtype), up)
+        i = search(up[1:-1], t)
+        floors_f = jnp.asarray(np.asarray(floors, np.float64), dtype)
+        done = (t - floors_f[i]).astype(dtype) - above[i]
+        left = (floors_f[i + 1] - t).astype(dtype) + above[i + 1]
+        last = up[-1]
+    f, g = complementary(quotient(done, lengths[i]), quotient(left, lengths[i]))
+    weights = (half_cosine(f, g), half_cosine(g, f))
+    if last is None:
+        return i, weights
+    beyond = t >= jnp.asarray(last, t.dtype)
+    j, far = _closed_form_cycles(t, cycle_steps, cycle_mult)
+    return (jnp.where(beyond, j, i.astype(j.dtype)),
+            tuple(jnp.where(beyond, x.astype(dtype), y) for x, y in zip(far, weights)))
+
+
+def _saturated(values: list[int], kind: Any) -> jax.Array:
+    """Integers as an array of type `kind`, each at most its largest value."""
+    largest = int(np.iinfo(kind).max)
+    return jnp.asarray(np.asarray([min(v, largest) for v in values], kind))
+
+
+def _closed_form_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any) -> tuple[Any, Any]:
+    """``(i, weights)`` from ``i = ⌊log(1 + (t/T)(m − 1)) / log m⌋`` in float arithmetic (float64
+    for 64-bit steps), `i` corrected by one where rounding put `t` just outside the cycle found.
+
+    ``m = 1`` (a traced multiplier, or one run of a stacked sweep) is ``i = ⌊t/T⌋``, with the
+    logarithm kept away from 0 so that neither the value nor its gradient is NaN. A start within
+    the arithmetic's rounding of a whole step is that step, so a restart lands on its step.
+    """
+    wide = np.dtype(t.dtype).itemsize == 8
+    x = t.astype(jnp.float64 if wide else jnp.float32)
+    n = jnp.asarray(cycle_steps).astype(x.dtype)
+    m = jnp.asarray(cycle_mult).astype(x.dtype)
+    flat = m == 1
+    safe_m = jnp.where(flat, 2, m)
+    log_m = jnp.log(safe_m)
+    i = jnp.where(flat, jnp.floor(x / n), jnp.floor(jnp.log1p(x / n * (safe_m - 1)) / log_m))
+    eps = float(jnp.finfo(x.dtype).eps)
 
     def bounds(i):
-        return n * jnp.expm1(i * log_m) / (m - 1), n * jnp.exp(i * log_m)
+        start = n * jnp.expm1(i * log_m) / (safe_m - 1)
+        whole = jnp.round(start)
+        near = jnp.abs(start - whole) <= 2 * eps * (8 + i * log_m + i) * whole
+        start = jnp.where(flat, i * n, jnp.where(near, whole, start))
+        return start, jnp.where(flat, n, n * jnp.exp(i * log_m))
 
     start, length = bounds(i)
-    i = jnp.where(t < start, i - 1, jnp.where(t >= start + length, i + 1, i))
+    i = jnp.where(x < start, i - 1, jnp.where(x >= start + length, i + 1, i))
     start, length = bounds(i)
-    return i, cos_weights(jnp.clip(t - start, 0, length), length, t)
+    dtype = float_dtype(promote_step(t, cycle_steps))
+    weights = cos_weights(jnp.clip(x - start, 0, length), length, x)
+    return i, tuple(w.astype(dtype) for w in weights)
 
 
 def _multiplier(cycle_mult: Any) -> Any:
@@ -258,6 +371,20 @@ def _multiplier(cycle_mult: Any) -> Any:
     if check.is_traced(cycle_mult) or not np.all(np.mod(cycle_mult, 1) == 0):
         return cycle_mult
     return check.integer("cycle_mult", cycle_mult, low=1)
+
+
+def _check_cycle_count(cycle_steps: Any, cycle_mult: Any) -> None:
+    """Refuses a concrete non-integral `cycle_mult` so close to 1 that more than `_MAX_CYCLES`
+    cycles start before step 2**31 (the table of cycle starts would not cover int32 steps)."""
+    if any(check.is_traced(x) or np.ndim(x) for x in (cycle_steps, cycle_mult)) or \
+            isinstance(cycle_mult, int):
+        return
+    count = _cycle_count(float(cycle_steps), float(cycle_mult), 2**31 - 1)
+    if count > _MAX_CYCLES:
+        raise ValueError(
+            f"cycle_mult must be 1, an integer, or far enough from 1 that at most {_MAX_CYCLES} "
+            f"cycles start before step 2**31; got cycle_mult={cycle_mult!r} with "
+            f"cycle_steps={cycle_steps!r}: {count:.4g} cycles")
 
 
 @register
@@ -275,9 +402,15 @@ def sgdr(init_value: ArrayLike, cycle_steps: ArrayLike, end_value: ArrayLike = 0
     and, when `cycles` is given, ``v_1`` from the end of cycle ``cycles − 1`` on (timm's
     ``cycle_limit``); otherwise periodic forever. The cycle is found without iterating over
     cycles: ``t // T`` for ``m = 1``; for an integer ``m >= 2`` every candidate cycle start (at
-    most 32 fit in int32) is tested at once, in exact integer arithmetic; a non-integral ``m``
-    (timm and Keras allow 1.5) uses the closed form ``i = ⌊log(1 + (t/T)(m − 1)) / log m⌋`` in
-    float arithmetic. The work and the jaxpr are the same size for 10 cycles or 10 million.
+    most 32 fit in int32) is tested at once, in exact integer arithmetic. A non-integral ``m``
+    (timm and Keras allow 1.5) or ``T`` is read as the decimal it prints as (``1.1`` is 11/10)
+    and the cycle starts are computed from it in exact rational arithmetic, each held as an
+    integer and a fraction: a start that is a whole step (``1000·(1 + 1.1 + 1.21 + 1.331) =
+    4641``) restarts at that step, and positions stay exact up to the step type's largest step
+    (2**63 − 1 under x64). Such an ``m`` must start at most 16,384 cycles before step 2**31
+    (``m = 1.0000001`` is refused when built). A traced ``m`` (a stacked sweep) uses the closed
+    form ``i = ⌊log(1 + (t/T)(m − 1)) / log m⌋`` in float arithmetic, ``⌊t/T⌋`` where ``m = 1``.
+    The work and the jaxpr are the same size for 10 cycles or 10 million.
 
     Matches ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`` (``T_0``, ``T_mult``,
     ``eta_min``) and, with `cycle_decay` and `cycles`, timm's ``CosineLRScheduler`` (its
@@ -311,11 +444,14 @@ def sgdr(init_value: ArrayLike, cycle_steps: ArrayLike, end_value: ArrayLike = 0
     init_value = check.real("init_value", init_value)
     end_value = check.real("end_value", end_value)
     check.ordered(end_value, init_value, "end_value", "init_value")
+    cycle_steps = check.length("cycle_steps", cycle_steps, low=1)
+    cycle_mult = _multiplier(cycle_mult)
+    _check_cycle_count(cycle_steps, cycle_mult)
     return _SGDR(
         init_value=init_value,
-        cycle_steps=check.length("cycle_steps", cycle_steps, low=1),
+        cycle_steps=cycle_steps,
         end_value=end_value,
-        cycle_mult=_multiplier(cycle_mult),
+        cycle_mult=cycle_mult,
         cycle_decay=check.real("cycle_decay", cycle_decay, low=0.0, low_open=True, high=1.0),
         cycles=None if cycles is None else check.positive_int("cycles", cycles),
     )

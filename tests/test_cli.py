@@ -140,6 +140,8 @@ BAD_CONFIGS = {
     "bad value": ({"kind": "constant", "value": "fast"}, "value must be a finite number"),
     "no kind": ({"value": 1.0}, "missing field 'kind'"),
     "not json": ('{"kind": "constant",', "invalid JSON"),
+    "sgdr cycle_mult near 1": ({"kind": "sgdr", "init_value": 1.0, "cycle_steps": 10,
+                                "cycle_mult": 1.0000001}, "cycle_mult must be"),  # issue 18
 }
 
 

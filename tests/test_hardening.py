@@ -1,0 +1,206 @@
+"""Issue 18 (Hardening 2), the schedule-value half: each reproducer of ``repro/hardening-2`` as a
+test, and a property test of `sgdr` against an exact (`fractions`) reference that would have
+caught the float ``cycle_mult`` ones."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import jaxsched as js
+from tests.helpers import power_tolerance
+
+INT32_MAX = 2**31 - 1
+EPS32 = float(np.finfo(np.float32).eps)
+
+
+def decimal(x) -> Fraction:
+    """A hyperparameter as the decimal it prints as (what `sgdr` documents it reads)."""
+    return Fraction(repr(x)) if isinstance(x, float) else Fraction(x)
+
+
+def cycle_start(n: Fraction, m: Fraction, i: int) -> Fraction:
+    return n * i if m == 1 else n * (m**i - 1) / (m - 1)
+
+
+def sgdr_cycle(n: Fraction, m: Fraction, t: int) -> int:
+    """The cycle that step `t` is in: a float64 estimate, corrected in exact arithmetic."""
+    if m == 1:
+        return math.floor(t / n)
+    i = max(0, int(math.log1p(t * float(m - 1) / float(n)) / math.log(float(m))))
+    while i > 0 and cycle_start(n, m, i) > t:
+        i -= 1
+    while cycle_start(n, m, i + 1) <= t:
+        i += 1
+    return i
+
+
+def sgdr_reference(init, n, end, m, decay, cycles, t: int) -> tuple[float, int, float]:
+    """``(value, cycle, length)`` of `sgdr` at step `t`: cycle starts in exact arithmetic, the
+    cosine in float64."""
+    n, m = decimal(n), decimal(m)
+    i = sgdr_cycle(n, m, t)
+    length = n * m**i
+    position = float((t - cycle_start(n, m, i)) / length)
+    if cycles is not None and i >= cycles:
+        return end, i, float(length)
+    peak = max(init * decay**i, end)
+    return end + (peak - end) * (1 + math.cos(math.pi * position)) / 2, i, float(length)
+
+
+STACKED = jax.jit(jax.vmap(lambda s, t: s(t), in_axes=(0, None)))
+
+
+# -- High: silent wrong values ---------------------------------------------------------------------
+
+
+def test_sgdr_float_cycle_mult_restarts_at_integer_cycle_starts():
+    """Cycles of 1000, 1100, 1210, 1331 steps: cycle 4 starts at step 4641 exactly (timm: the
+    peak there); 10 + 25 = 35 with cycle_mult 2.5 - eagerly, jitted, float steps, stacked."""
+    s = js.sgdr(1.0, cycle_steps=1000, cycle_mult=1.1)
+    assert float(s(4641)) == 1.0
+    assert float(s(4640)) < 1e-5
+    s = js.sgdr(1.0, cycle_steps=10, end_value=0.01, cycle_mult=2.5)
+    assert float(s(35)) == float(s(35.0)) == float(jax.jit(s)(35)) == 1.0
+    assert np.asarray(s(np.array([35, 36])))[0] == 1.0
+    assert np.asarray(STACKED(js.stack([s, s]), 35)).tolist() == [1.0, 1.0]
+
+
+def test_sgdr_float_cycle_mult_under_x64_beyond_2_pow_31():
+    """Under x64 the cycle starts go on to 2**63 (they stopped just past 2**31)."""
+    with jax.enable_x64(True):
+        s = js.sgdr(1.0, cycle_steps=10**9, cycle_mult=1.5)
+        want, _, _ = sgdr_reference(1.0, 10**9, 0.0, 1.5, 1.0, None, 6 * 10**9)
+        assert float(s(6 * 10**9)) == pytest.approx(want, rel=1e-6)  # 0.6980, not 0.5868
+        tx = js.scale_by_schedule(s, clock="tokens")
+        state = tx.init(jnp.zeros(1))
+        for _ in range(12):
+            _, state = tx.update(jnp.ones(1), state, tokens=jnp.int64(500_000_000))
+        assert float(js.learning_rate(state)) == pytest.approx(want, rel=1e-6)
+        limited = js.sgdr(1.0, cycle_steps=10**9, cycle_mult=1.5, cycles=60)
+        assert float(limited(2**40)) == pytest.approx(
+            sgdr_reference(1.0, 10**9, 0.0, 1.5, 1.0, 60, 2**40)[0], abs=1e-7)
+
+
+def test_sgdr_stacked_and_traced_cycle_mult_1_is_finite_with_a_finite_gradient():
+    runs = [js.sgdr(1.0, cycle_steps=10, cycle_mult=m) for m in (1, 1.5, 2)]
+    np.testing.assert_allclose(np.asarray(STACKED(js.stack(runs), 5)),
+                               [float(s(5)) for s in runs], rtol=1e-6)
+    at = jax.jit(lambda m, t: js.sgdr(1.0, cycle_steps=10, cycle_mult=m)(t))
+    assert float(at(1.0, 25)) == float(runs[0](25))
+    grad = jax.grad(lambda m: js.sgdr(1.0, cycle_steps=10, cycle_mult=m)(25))(1.0)
+    assert np.isfinite(float(grad))
+
+
+def test_sgdr_cycle_mult_too_close_to_1_is_refused_when_built():
+    with pytest.raises(ValueError, match=r"cycle_mult must be .* got cycle_mult=1.0000001"):
+        js.sgdr(1.0, cycle_steps=10, cycle_mult=1.0000001)
+    js.sgdr(1.0, cycle_steps=10, cycle_mult=1.001)(10**9)  # 14,600 cycles: within the table
+
+
+def test_sgdr_fractional_cycle_steps_keep_integer_positions():
+    """``sgdr(1, 2.5)`` counted positions in float32 (2**31 - 1 read as 2**31); with
+    cycle_mult 1.1 the step was made float32 before the exact table was consulted."""
+    for kw, t in (({}, INT32_MAX), ({"end_value": 0.01, "cycle_mult": 1.1}, 1000),
+                  ({"cycle_mult": 3}, 10**9 + 7)):
+        s = js.sgdr(1.0, cycle_steps=2.5, **kw)
+        want, _, _ = sgdr_reference(1.0, 2.5, kw.get("end_value", 0.0), kw.get("cycle_mult", 1),
+                                    1.0, None, t)
+        assert float(s(t)) == pytest.approx(want, rel=2e-6), kw
+
+
+def test_sgdr_horizon_with_a_float_cycle_mult_is_the_exact_end():
+    """Cycles 10 + 12: the run is over from step 22 (float64 arithmetic gave 23)."""
+    assert js.sgdr(1.0, 10, cycle_mult=1.2, cycles=2).horizon == 22
+    assert js.sgdr(1.0, 100, cycle_mult=1.1, cycles=3).horizon == 331
+    assert js.sgdr(1.0, 1000, cycle_mult=1.1, cycles=4).horizon == 4641
+    assert js.sgdr(1.0, 2.5, cycles=3).horizon == 8
+
+
+# -- the property that would have caught them --------------------------------------------------
+
+
+@st.composite
+def sgdr_settings(draw):
+    """(cycle_steps, cycle_mult, cycles, end_value, cycle_decay): whole and fractional lengths,
+    whole and decimal multipliers (those with few digits make whole-step cycle starts)."""
+    n = draw(st.one_of(st.integers(1, 40).map(lambda k: 1000 * k), st.integers(1, 2000),
+                       st.integers(1, 200).map(lambda k: k + 0.5), st.integers(1, INT32_MAX // 64)))
+    m = draw(st.one_of(st.sampled_from([1.1, 1.25, 1.5, 2.5, 1.2, 1.75]),
+                       st.integers(105, 400).map(lambda k: k / 100), st.integers(1, 3)))
+    return (n, m, draw(st.one_of(st.none(), st.integers(1, 60))),
+            draw(st.sampled_from([0.0, 0.01, 0.3])), draw(st.sampled_from([1.0, 0.5])))
+
+
+def whole_starts(n, m, limit: int, count: int = 8) -> list[int]:
+    """The first `count` cycle starts (after 0) that are whole steps within `limit`."""
+    n, m = decimal(n), decimal(m)
+    found, i = [], 1
+    while len(found) < count and i < 2000:
+        start = cycle_start(n, m, i)
+        if start > limit:
+            break
+        if start.denominator == 1:
+            found.append(int(start))
+        i += 1
+    return found
+
+
+def check_against_reference(s, settings_, steps, limit, stacked_exact_below):
+    n, m, cycles, end, decay = settings_
+    steps = np.asarray(steps, np.int64 if limit > INT32_MAX else np.int32)
+    refs = [sgdr_reference(1.0, n, end, m, decay, cycles, int(t)) for t in steps]
+    want = np.array([r[0] for r in refs])
+    tol = power_tolerance(want, 1.0, rtol=4e-6) * np.abs(want) + 1e-12
+    forms = {"eager": [float(s(int(t))) for t in steps], "jit(vmap)": jax.jit(jax.vmap(s))(steps)}
+    for form, got in forms.items():
+        np.testing.assert_array_less(np.abs(np.asarray(got, np.float64) - want), tol,
+                                     err_msg=f"{form}: {s!r} at {steps.tolist()}")
+    # Stacked: traced hyperparameters, the closed form in float arithmetic (float32 positions
+    # for int32 steps): within its rounding of the position, scaled by the cosine's slope.
+    eps = EPS32 if limit <= INT32_MAX else float(np.finfo(np.float64).eps)
+    cycle = np.array([r[1] for r in refs], np.float64)
+    length = np.array([r[2] for r in refs])
+    position = 8 * eps * (steps + float(n)) * (4 + 2 * cycle)
+    slope = (1.0 - end) * np.pi / 2 * np.minimum(1.0, position / length)
+    got = np.asarray(STACKED(js.stack([s, s]), steps), np.float64)
+    for row in got:
+        np.testing.assert_array_less(np.abs(row - want), tol + slope,
+                                     err_msg=f"stacked: {s!r} at {steps.tolist()}")
+        exact = steps < stacked_exact_below
+        np.testing.assert_array_equal(row[exact & (want == 1.0)], 1.0)
+
+
+def sgdr_property(settings_, random_steps, limit, stacked_exact_below):
+    n, m, cycles, end, decay = settings_
+    s = js.sgdr(1.0, cycle_steps=n, end_value=end, cycle_mult=m, cycle_decay=decay,
+                cycles=cycles)
+    starts = whole_starts(n, m, limit)
+    peaks = [sgdr_reference(1.0, n, end, m, decay, cycles, t)[0] for t in starts]
+    for t, peak in zip(starts, peaks):  # every whole-step cycle start is the cycle's peak
+        assert float(s(t)) == pytest.approx(peak, rel=2e-6 + 1.2e-7 * t), (s, t)
+    near = [t + d for t in starts[:3] for d in (-1, 1)]
+    check_against_reference(s, settings_, [0, *starts, *near, *random_steps], limit,
+                            stacked_exact_below)
+
+
+@settings(max_examples=8)
+@given(sgdr_settings(), st.lists(st.one_of(st.integers(2**30, INT32_MAX),
+                                          st.integers(0, INT32_MAX)), min_size=4, max_size=4))
+def test_sgdr_matches_an_exact_reference_in_every_form(settings_, random_steps):
+    sgdr_property(settings_, random_steps, INT32_MAX, 2**24)
+
+
+@settings(max_examples=4)
+@given(sgdr_settings(), st.lists(st.one_of(st.integers(2**39, 2**40), st.integers(0, 2**40)),
+                                min_size=4, max_size=4))
+def test_sgdr_matches_an_exact_reference_in_every_form_under_x64(settings_, random_steps):
+    with jax.enable_x64(True):
+        sgdr_property(settings_, random_steps, 2**40, 2**53)
