@@ -16,6 +16,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from . import _checks as check
+from ._fields import field
 from ._numerics import (
     divmod_steps,
     fractions,
@@ -48,15 +49,14 @@ __all__ = [
 # -- constant and linear --------------------------------------------------------------------------
 
 
-class _Constant(Schedule):
-    kind = "constant"
-    params = ("value",)
+class _Constant(Schedule, kind="constant"):
+    value: ArrayLike
 
-    def _at(self, t):
+    def _at(self, t: jax.Array) -> jax.Array:
         value = as_float(self.value, t)
         return jnp.broadcast_to(value, jnp.broadcast_shapes(t.shape, value.shape))
 
-    def _horizon(self):
+    def _horizon(self) -> int | None:
         return 0
 
 
@@ -80,16 +80,17 @@ def constant(value: ArrayLike) -> Schedule:
     return _Constant(value=check.real("value", value))
 
 
-class _Linear(Schedule):
-    kind = "linear"
-    params = ("init_value", "end_value", "steps")
+class _Linear(Schedule, kind="linear"):
+    init_value: ArrayLike
+    end_value: ArrayLike
+    steps: ArrayLike
 
-    def _at(self, t):
+    def _at(self, t: jax.Array) -> jax.Array:
         t = promote_step(t, self.steps)
         done, remaining = progress(t, self.steps)
         return mix(as_float(self.init_value, t), as_float(self.end_value, t), (remaining, done))
 
-    def _horizon(self):
+    def _horizon(self) -> int | None:
         return step_count(self.steps)
 
 
@@ -129,11 +130,12 @@ def linear(init_value: ArrayLike, end_value: ArrayLike, steps: ArrayLike) -> Sch
 # -- step decays ----------------------------------------------------------------------------------
 
 
-class _StepDecay(Schedule):
-    kind = "step_decay"
-    params = ("init_value", "every", "gamma")
+class _StepDecay(Schedule, kind="step_decay"):
+    init_value: ArrayLike
+    every: ArrayLike
+    gamma: ArrayLike
 
-    def _at(self, t):
+    def _at(self, t: jax.Array) -> jax.Array:
         t = promote_step(t, self.every)
         k, _ = divmod_steps(t, self.every)
         return as_float(self.init_value, t) * power(self.gamma, k, t)
@@ -173,16 +175,17 @@ def step_decay(init_value: ArrayLike, every: ArrayLike, gamma: ArrayLike = 0.1) 
     )
 
 
-class _MultistepDecay(Schedule):
-    kind = "multistep_decay"
-    params = ("init_value", "boundaries", "gamma")
+class _MultistepDecay(Schedule, kind="multistep_decay"):
+    init_value: ArrayLike
+    boundaries: Any
+    gamma: ArrayLike
 
-    def _at(self, t):
+    def _at(self, t: jax.Array) -> jax.Array:
         boundaries = as_count(self.boundaries, t)
         passed = jnp.searchsorted(boundaries, t, side="right")  # boundaries <= t
         return as_float(self.init_value, t) * power(self.gamma, passed, t)
 
-    def _horizon(self):
+    def _horizon(self) -> int | None:
         return step_count(self.boundaries) if np.size(self.boundaries) else 0
 
 
@@ -229,13 +232,15 @@ def multistep_decay(init_value: ArrayLike, boundaries: Any, gamma: ArrayLike = 0
 # -- smooth decays --------------------------------------------------------------------------------
 
 
-class _ExponentialDecay(Schedule):
-    kind = "exponential_decay"
-    params = ("init_value", "gamma", "transition_steps", "staircase", "transition_begin",
-              "end_value")
-    static = frozenset({"staircase"})
+class _ExponentialDecay(Schedule, kind="exponential_decay"):
+    init_value: ArrayLike
+    gamma: ArrayLike
+    transition_steps: ArrayLike
+    staircase: bool = field(static=True)
+    transition_begin: ArrayLike
+    end_value: ArrayLike | None
 
-    def _at(self, t):
+    def _at(self, t: jax.Array) -> jax.Array:
         t = promote_step(t, self.transition_steps, self.transition_begin)
         begin = as_count(self.transition_begin, t)
         elapsed = jnp.maximum(t - begin, jnp.zeros((), t.dtype))
@@ -313,11 +318,13 @@ def exponential_decay(init_value: ArrayLike, gamma: ArrayLike, transition_steps:
     )
 
 
-class _PolynomialDecay(Schedule):
-    kind = "polynomial_decay"
-    params = ("init_value", "steps", "power", "end_value")
+class _PolynomialDecay(Schedule, kind="polynomial_decay"):
+    init_value: ArrayLike
+    steps: ArrayLike
+    power: ArrayLike
+    end_value: ArrayLike
 
-    def _at(self, t):
+    def _at(self, t: jax.Array) -> jax.Array:
         t = promote_step(t, self.steps)
         done, remaining = progress(t, self.steps)
         p = as_float(self.power, t)
@@ -327,7 +334,7 @@ class _PolynomialDecay(Schedule):
         weights = remaining**p, one_minus_power(done, remaining, p)
         return mix(as_float(self.init_value, t), as_float(self.end_value, t), weights)
 
-    def _horizon(self):
+    def _horizon(self) -> int | None:
         return step_count(self.steps)
 
 
@@ -368,12 +375,13 @@ def polynomial_decay(init_value: ArrayLike, steps: ArrayLike, power: ArrayLike =
     )
 
 
-class _InverseTimeDecay(Schedule):
-    kind = "inverse_time_decay"
-    params = ("init_value", "decay_rate", "transition_steps", "staircase")
-    static = frozenset({"staircase"})
+class _InverseTimeDecay(Schedule, kind="inverse_time_decay"):
+    init_value: ArrayLike
+    decay_rate: ArrayLike
+    transition_steps: ArrayLike
+    staircase: bool = field(static=True)
 
-    def _at(self, t):
+    def _at(self, t: jax.Array) -> jax.Array:
         t = promote_step(t, self.transition_steps)
         q, r = divmod_steps(t, self.transition_steps)
         p = q.astype(float_dtype(t))
@@ -416,11 +424,12 @@ def inverse_time_decay(init_value: ArrayLike, decay_rate: ArrayLike,
     )
 
 
-class _InverseSqrt(Schedule):
-    kind = "inverse_sqrt"
-    params = ("init_value", "warmup_steps", "timescale")
+class _InverseSqrt(Schedule, kind="inverse_sqrt"):
+    init_value: ArrayLike
+    warmup_steps: ArrayLike
+    timescale: ArrayLike | None
 
-    def _at(self, t):
+    def _at(self, t: jax.Array) -> jax.Array:
         t = promote_step(t, self.warmup_steps, self.timescale)
         dtype = float_dtype(t)
         w = as_count(self.warmup_steps, t)
@@ -471,11 +480,12 @@ def inverse_sqrt(init_value: ArrayLike, warmup_steps: ArrayLike = 0,
 # -- log annealing and warmup-stable-decay --------------------------------------------------------
 
 
-class _LogAnnealing(Schedule):
-    kind = "log_annealing"
-    params = ("init_value", "steps", "end_value")
+class _LogAnnealing(Schedule, kind="log_annealing"):
+    init_value: ArrayLike
+    steps: ArrayLike
+    end_value: ArrayLike
 
-    def _at(self, t):
+    def _at(self, t: jax.Array) -> jax.Array:
         t = promote_step(t, self.steps)
         dtype = float_dtype(t)
         n = as_count(self.steps, t)
@@ -490,7 +500,7 @@ class _LogAnnealing(Schedule):
                           quotient(jnp.log1p(done.astype(dtype)), scale))
         return mix(as_float(self.init_value, t), as_float(self.end_value, t), (w, w_low))
 
-    def _horizon(self):
+    def _horizon(self) -> int | None:
         return step_count(self.steps)
 
 
@@ -588,24 +598,30 @@ def tanh_decay(init_value: ArrayLike, steps: ArrayLike, end_value: ArrayLike = 0
                       end_value=check.real("end_value", end_value), lower=lower, upper=upper)
 
 
-class _WarmupStableDecay(Schedule):
-    kind = "warmup_stable_decay"
-    params = ("peak_value", "warmup_steps", "stable_steps", "decay_steps", "init_value",
-              "end_value", "shape")
-    static = frozenset({"shape"})
-    power = None  # the exponent of shape "power" (`_PowerWarmupStableDecay`)
+class _WarmupStableDecay(Schedule, kind="warmup_stable_decay"):
+    peak_value: ArrayLike
+    warmup_steps: ArrayLike
+    stable_steps: ArrayLike
+    decay_steps: ArrayLike
+    init_value: ArrayLike
+    end_value: ArrayLike
+    shape: str = field(static=True)
 
-    def _at(self, t):
+    def _exponent(self) -> ArrayLike | None:
+        """The exponent of shape "power" (a field of `_PowerWarmupStableDecay`), else None."""
+        return None
+
+    def _at(self, t: jax.Array) -> jax.Array:
         t = promote_step(t, self.warmup_steps, self.stable_steps, self.decay_steps)
         warm = as_count(self.warmup_steps, t)
         stable_end = warm + as_count(self.stable_steps, t)
         peak, end = as_float(self.peak_value, t), as_float(self.end_value, t)
         ramp = rise("linear", as_float(self.init_value, t), peak, *progress(t, self.warmup_steps))
         decayed = progress(jnp.maximum(t - stable_end, jnp.zeros((), t.dtype)), self.decay_steps)
-        decay = anneal(self.shape, peak, end, *decayed, self.power)
+        decay = anneal(self.shape, peak, end, *decayed, self._exponent())
         return jnp.where(t < warm, ramp, jnp.where(t < stable_end, peak, decay))
 
-    def _horizon(self):
+    def _horizon(self) -> int | None:
         lengths = (self.warmup_steps, self.stable_steps, self.decay_steps)
         if any(check.is_traced(n) for n in lengths):
             return None
@@ -615,7 +631,10 @@ class _WarmupStableDecay(Schedule):
 class _PowerWarmupStableDecay(_WarmupStableDecay):
     """WSD with a decay of shape "power": the exponent is one more hyperparameter."""
 
-    params = (*_WarmupStableDecay.params, "power")  # type: ignore[assignment]
+    power: ArrayLike
+
+    def _exponent(self) -> ArrayLike | None:
+        return self.power
 
 
 @register
