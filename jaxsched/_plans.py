@@ -197,16 +197,18 @@ class _Extend(Schedule):
     horizon = None
 
     def _at(self, t):
+        # One evaluation of the schedule (so nested extends grow the program linearly, not by
+        # doubling it), at a float step: `t` itself before `at` (exact up to 2**24, or 2**53 for
+        # 64-bit steps), the stretched position after it.
+        u = t.astype(jnp.float64 if t.dtype.itemsize == 8 else jnp.float32)
         at, new, old = (as_count(x, t) for x in (self.at, self.horizon, self.planned_horizon))
-        dtype = float_dtype(t)
         zero = jnp.zeros((), t.dtype)
-        stretch = _stretch(self.at, self.horizon, self.planned_horizon, t)
+        stretch = _stretch(self.at, self.horizon, self.planned_horizon, u)
         # The stretched position, exact at `at` and at the new horizon (where it is the old one).
-        inside = at.astype(dtype) + jnp.maximum(t - at, zero).astype(dtype) * stretch
-        inside = jnp.where(t >= new, old.astype(dtype), jnp.minimum(inside, old.astype(dtype)))
-        before = self.schedule._at(jnp.minimum(t, at))
-        after = self.schedule._at(inside)
-        return jnp.where(t < at, before, after)
+        inside = at.astype(u.dtype) + jnp.maximum(t - at, zero).astype(u.dtype) * stretch
+        inside = jnp.where(t >= new, old.astype(u.dtype), jnp.minimum(inside, old.astype(u.dtype)))
+        value = self.schedule._at(jnp.where(t < at, u, inside))
+        return value.astype(float_dtype(t))
 
 
 @register
