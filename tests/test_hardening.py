@@ -204,3 +204,51 @@ def test_sgdr_matches_an_exact_reference_in_every_form(settings_, random_steps):
 def test_sgdr_matches_an_exact_reference_in_every_form_under_x64(settings_, random_steps):
     with jax.enable_x64(True):
         sgdr_property(settings_, random_steps, 2**40, 2**53)
+
+
+# -- Medium: nesting grows the program linearly ----------------------------------------------------
+
+
+def equations(jaxpr) -> int:
+    """The number of equations of a jaxpr, counting those of its sub-jaxprs (jit, scan, cond)."""
+    count = 0
+    for eqn in jaxpr.eqns:
+        count += 1
+        for param in eqn.params.values():
+            for sub in param if isinstance(param, (list, tuple)) else [param]:
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    count += equations(inner)
+    return count
+
+
+NESTINGS = {
+    "warmup": lambda s: js.warmup(s, 10),
+    "warmup(prefix=False)": lambda s: js.warmup(s, 10, prefix=False, shape="sqrt"),
+    "cooldown": lambda s: js.cooldown(s, 50, 20, shape="cosine"),
+    "extend": lambda s: js.extend(s, s.horizon - 5, s.horizon + 50),
+    "shift": lambda s: js.shift(s, 7),
+    "noise": lambda s: js.noise(s, 0, 0.1, end=100),
+    "join": lambda s: js.join([js.constant(0.1), s], [20]),
+    "staircase": lambda s: js.staircase(s, 3),
+    "repeat": lambda s: js.repeat(s, 200, decay=0.5),
+    "per_epoch": lambda s: js.per_epoch(s, 4),
+    "clip": lambda s: js.clip(s, 0.01, 0.9),
+    "hold": lambda s: js.hold(s, 1, 500),
+    "interleave": lambda s: js.interleave([s, js.constant(0.1)], [3], 5),
+    "sum": lambda s: 0.5 * s + 0.1,
+    "power": lambda s: s**2,
+}
+
+
+@pytest.mark.parametrize("name", NESTINGS)
+def test_nesting_a_combinator_grows_the_program_linearly(name):
+    """`extend` evaluated its schedule twice: each re-extension doubled the program (depth 10:
+    61k equations). Each level of every combinator must add no more equations than the first."""
+    wrap = NESTINGS[name]
+    s, sizes = js.cosine_annealing(1.0, 300), []
+    for _ in range(4):
+        s = wrap(s)
+        sizes.append(equations(jax.make_jaxpr(s)(3).jaxpr))
+    growth = np.diff(sizes)
+    assert growth[-1] <= growth[0], (name, sizes)
