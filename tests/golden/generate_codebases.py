@@ -385,8 +385,8 @@ def tf_cases():
         "power, offset)",
         "js.shift(js.polynomial_decay(initial_learning_rate, decay_steps, power=power, "
         "end_value=end_learning_rate), -offset)", p, lambda t: poly(t - 7),
-        [s for s in steps_for(57, 7) if s >= 7], note="From step offset on: before it Keras's PolynomialDecay at "
-        "a negative step rises above initial_learning_rate.")
+        [s for s in steps_for(57, 7) if s >= 7], note="From step offset on: before it Keras's "
+        "PolynomialDecay at a negative step rises above initial_learning_rate.")
     p = {"initial_learning_rate": 1.0, "decay_steps": 10, "decay_rate": 0.7, "staircase": True,
          "offset": 4}
     ex = keras_exponential(1.0, 10, 0.7, staircase=True)
