@@ -42,6 +42,8 @@ from ._decays import tanh_decay as tanh_decay
 from ._decays import warmup_stable_decay as warmup_stable_decay
 from ._finder import lr_find as lr_find
 from ._finder_result import LRFindResult as LRFindResult
+from ._groups import layerwise_decay as layerwise_decay
+from ._groups import param_labels as param_labels
 from ._laws import LossCurve as LossCurve
 from ._laws import LossLaw as LossLaw
 from ._laws_fit import fit_loss_law as fit_loss_law
@@ -111,6 +113,8 @@ __all__ = [
     "StepClockState",
     "TokenClockState",
     "SampleClockState",
+    "param_labels",
+    "layerwise_decay",
     "lr_find",
     "LRFindResult",
     "make_train_step",

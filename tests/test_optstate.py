@@ -419,11 +419,25 @@ def _check_tokens(ns, out):
     assert first_at_peak(lambda k: 32) == 13
 
 
+def _check_groups(ns, out):
+    s = float(ns["schedule"](200))
+    beit, _, _ = out.splitlines()  # the BEiT rates, the rules' rates, the weight decay
+    assert ns["factors"] == pytest.approx({f"layer_{i}": 0.75 ** (4 - i) for i in range(5)})
+    shown = {g: float(r) for g, r in re.findall(r"'(\w+)': '([^']+)'", beit)}
+    assert shown == pytest.approx({g: f * s for g, f in ns["factors"].items()}, rel=5e-3)
+    rates = {g: float(r) for g, r in js.learning_rate(ns["state"]).items()}  # the rules' state
+    assert rates == pytest.approx({"frozen": 0.0, "head": 10 * s, "body": s}, rel=1e-6)
+    np.testing.assert_allclose(js.hyperparams(ns["state"])["body/weight_decay"],
+                               _cos(0.05, 0.005, 199 / 1000), rtol=1e-6)
+
+
 DOC_CHECKS = {
     "Logging the learning rate from the train step": _check_logging,
     "Weight decay, momentum and Adam's β₂ on schedules": _check_inject,
     "Layer-wise rate decay and a frozen group": _check_layerwise,
     "A batch-size ramp with a warmup in tokens": _check_tokens,
+    "Per-group rates: layer-wise decay, embeddings and heads, weight-decay schedules":
+        _check_groups,
 }
 
 
