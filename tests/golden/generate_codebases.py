@@ -31,7 +31,10 @@ TensorFlow, PyTorch or a TPU stack to import; jaxsched is not imported):
   and ``get_wd`` (iteration-based training: the scheduler counts ``num_steps`` in samples of a
   fixed global batch, so iteration ``t`` is ``num_steps = t * global_batch_size`` against lengths
   in the same unit; the rate of update ``t`` is set after ``t`` steps),
-  NVIDIA/Megatron-LM@934c8260ada361db9b155d504c5b20600731d773.
+  NVIDIA/Megatron-LM@934c8260ada361db9b155d504c5b20600731d773;
+* Keras's ``CosineDecayRestarts`` with ``alpha > 0`` (the Keras table's row):
+  ``keras/src/optimizers/schedules/learning_rate_schedule.py``,
+  keras-team/keras@5d24952b083cb11f87abadacc886ddb3bdb63a03.
 
 Each case is ``{"id", "codebase", "row", "expression", "params", "steps", "values", "note"}``:
 ``row`` is the upstream class or option as docs/migration.md names it, ``expression`` the
@@ -59,6 +62,7 @@ REPOS = {
     "maxtext": "AI-Hypercomputer/maxtext@e591f30cbbf217ed67ef71263ec0538239f9c3b8",
     "olmo": "allenai/OLMo-core@fa6c5014c9f6e9ee789da2d9c20d5126fee8df0d",
     "megatron": "NVIDIA/Megatron-LM@934c8260ada361db9b155d504c5b20600731d773",
+    "keras": "keras-team/keras@5d24952b083cb11f87abadacc886ddb3bdb63a03",
 }
 
 
@@ -950,9 +954,34 @@ def megatron_cases():
             steps_for(60, stride=3))
 
 
+def keras_restarts(init, first, t_mul, m_mul, alpha):
+    def fn(step):
+        done = step / first
+        if t_mul == 1.0:
+            i = math.floor(done)
+            done -= i
+        else:
+            i = math.floor(math.log(1.0 - done * (1.0 - t_mul)) / math.log(t_mul))
+            done = (done - (1.0 - t_mul**i) / (1.0 - t_mul)) / t_mul**i
+        cosine = 0.5 * m_mul**i * (1.0 + math.cos(math.pi * done))
+        return init * ((1 - alpha) * cosine + alpha)
+    return fn
+
+
+def keras_cases():
+    for t_mul in (2.0, 1.0):
+        p = {"initial_learning_rate": 0.1, "first_decay_steps": 20, "t_mul": t_mul,
+             "m_mul": 0.7, "alpha": 0.2}
+        add("keras", "CosineDecayRestarts(initial_learning_rate, first_decay_steps, t_mul=2.0, "
+            "m_mul=1.0, alpha=0.0)",
+            "initial_learning_rate * (alpha + (1 - alpha) * js.sgdr(1.0, "
+            "cycle_steps=first_decay_steps, cycle_mult=t_mul, cycle_decay=m_mul))", p,
+            keras_restarts(0.1, 20, t_mul, 0.7, 0.2), steps_for(160, 20, 40, 60, 80, 140))
+
+
 def main() -> None:
     for cases in (praxis_cases, tf_cases, scenic_cases, big_vision_cases, levanter_cases,
-                  maxtext_cases, olmo_cases, megatron_cases):
+                  maxtext_cases, olmo_cases, megatron_cases, keras_cases):
         cases()
     OUT.write_text(json.dumps(CASES, indent=1) + "\n")
     print(f"{len(CASES)} cases, {sum(len(c['steps']) for c in CASES)} values -> {OUT}")
