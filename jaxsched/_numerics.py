@@ -103,7 +103,12 @@ def cos_weights(done: jax.Array, total: jax.Array, t: jax.Array) -> tuple[jax.Ar
     and 0 at ``done = 0``, exactly 0 and 1 at ``done = total``, and never lose relative precision
     near either end.
     """
-    f, g = fractions(done, total, t)
+    return cosine_pair(*fractions(done, total, t))
+
+
+def cosine_pair(f: jax.Array, g: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``((1 + cos(pi f)) / 2, (1 - cos(pi f)) / 2)`` from ``f`` and ``g = 1 - f``: the cosine
+    anneal's weights (for `mix`), each precise near 0 (see `half_cosine`)."""
     return half_cosine(f, g), half_cosine(g, f)
 
 

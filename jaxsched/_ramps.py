@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 
 from . import _checks as check
-from ._numerics import half_cosine, mix, one_minus_power
+from ._numerics import cosine_pair, mix, one_minus_power
 
 SHAPES = ("linear", "cosine", "sqrt", "square", "mirror_cosine", "exponential", "power")
 
@@ -51,14 +51,15 @@ def _weights(shape: str, f: jax.Array, g: jax.Array,
     if shape == "linear":
         return g, f
     if shape == "cosine":
-        return half_cosine(f, g), half_cosine(g, f)
+        return cosine_pair(f, g)
     if shape == "sqrt":  # 1 - sqrt(f) = g / (1 + sqrt(f)): precise near f = 1
         root = jnp.sqrt(f)
         return g / (1 + root), root
     if shape == "square":  # 1 - f**2 = g (1 + f)
         return g * (1 + f), f * f
     if shape == "mirror_cosine":  # 2g - (1 + cos pi f)/2 and 2f - (1 - cos pi f)/2
-        return 2 * g - half_cosine(f, g), 2 * f - half_cosine(g, f)
+        w, w_low = cosine_pair(f, g)
+        return 2 * g - w, 2 * f - w_low
     raise ValueError(f"shape must be one of {SHAPES}, got shape={shape!r}")
 
 
