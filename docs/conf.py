@@ -30,12 +30,16 @@ release = version = jaxsched.__version__
 extensions = [
     "myst_nb",  # MyST Markdown pages and .ipynb notebooks
     "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",  # the summary table that opens each part of the API page
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",  # [source] beside each API entry
+    "sphinx.ext.intersphinx",  # links to Python's own documentation, from a bundled inventory
     "sphinx-mathjax-offline",  # MathJax copied into _static/, no CDN
+    "matplotlib.sphinxext.plot_directive",  # figures drawn from code at build time
 ]
 
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "_inventories", "Thumbs.db", ".DS_Store"]
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 
 # MyST: $...$ and $$...$$ math, ```{math} blocks, heading anchors for links between pages.
@@ -51,20 +55,36 @@ napoleon_use_rtype = False
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_preserve_defaults = True
-# Signatures show jax.typing.ArrayLike as users write it, not the union it stands for.
+# Signatures show ArrayLike as users write it (`from jax.typing import ArrayLike`), not the
+# union it stands for: the alias is kept by name here, and `readable_signature` writes it short.
 autodoc_type_aliases = {"ArrayLike": "jax.typing.ArrayLike",
                         "jax.typing.ArrayLike": "jax.typing.ArrayLike"}
+autosummary_generate = False  # the tables link to the entries on the same page
 default_role = "code"  # `name` in a docstring is code, as in the source
 
-# Nitpicky for our own names only: a broken reference to jaxsched fails the build; references to
-# jax, optax, numpy and the standard library are not resolved (no intersphinx: the build is
-# offline).
+# Nitpicky for our own names only: a broken reference to jaxsched fails the build. Python's own
+# names link to docs.python.org through its inventory, bundled in docs/_inventories (the build is
+# offline; from Debian's python3-doc). jax and optax publish no inventory that can be had offline,
+# so their names are shown unlinked.
 nitpicky = True
 nitpick_ignore_regex = [(r"py:.*", r"(?!jaxsched\b).*")]
+intersphinx_mapping = {
+    "python": ("https://docs.python.org/3", str(DOCS / "_inventories" / "python.inv")),
+}
+
+# Figures drawn by code on the pages (```{plot} blocks): no source link, no extra formats.
+plot_include_source = False
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 100)]
+plot_rcparams = {"figure.figsize": (7.0, 3.2), "font.size": 10, "axes.grid": True,
+                 "grid.alpha": 0.3}
+plot_pre_code = "import numpy as np\nimport matplotlib.pyplot as plt\nimport jaxsched as js"
 
 html_theme = "furo"
 html_title = f"jaxsched {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["jaxsched.css"]  # code and tables fit the column (tests/test_docs.py)
 html_show_sourcelink = False
 
 # -- the notebooks: colab/*.ipynb, copied into docs/notebooks/ (git-ignored) for myst-nb -------
@@ -128,6 +148,23 @@ def append_unplaced_names(app, docname, source) -> None:
         source[0] += f".. {directive}:: {name}\n"
 
 
+def summary_tables(app, docname, source) -> None:
+    """Each part of the API page opens with a table of its entries and their one-line summaries
+    (an ``autosummary`` of the names its ``auto*`` directives document), made here so that it
+    always lists what the part holds."""
+    if docname != "api":
+        return
+    parts = re.split(r"(?m)^(?=\S[^\n]*\n-{3,}\n)", source[0])
+    for i, part in enumerate(parts):
+        names = re.findall(r"^\.\. auto\w+:: (\w+)", part, re.M)
+        first = re.search(r"^\.\. auto\w+:: ", part, re.M)
+        if len(names) >= 2 and first:
+            table = ".. autosummary::\n   :nosignatures:\n\n" + "".join(
+                f"   {name}\n" for name in names) + "\n"
+            parts[i] = part[:first.start()] + table + part[first.start():]
+    source[0] = "".join(parts)
+
+
 def check_public_names_documented(app, env) -> None:
     """Warns (so fails the build) for a public name without an API entry or a docstring."""
     from sphinx.util import logging
@@ -142,6 +179,22 @@ def check_public_names_documented(app, env) -> None:
             logger.warning("public name jaxsched.%s has no docstring", name)
 
 
+_FORWARD_REF = re.compile(r"TypeAliasForwardRef\('([\w.]+)'\)")
+
+
+def readable_signature(app, what, name, obj, options, signature, return_annotation):
+    """A signature as a user writes it: ``ArrayLike``, never ``TypeAliasForwardRef('...')`` (what
+    Sphinx prints for an alias inside a union) nor the module path ``jax.typing.``."""
+    def short(text):
+        if text is None:
+            return None
+        return _FORWARD_REF.sub(r"\1", text).replace("jax.typing.ArrayLike", "ArrayLike")
+
+    return short(signature), short(return_annotation)
+
+
 def setup(app):
+    app.connect("autodoc-process-signature", readable_signature)
     app.connect("source-read", append_unplaced_names)
+    app.connect("source-read", summary_tables)
     app.connect("env-check-consistency", check_public_names_documented)

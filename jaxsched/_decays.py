@@ -651,7 +651,7 @@ def warmup_stable_decay(peak_value: ArrayLike, warmup_steps: ArrayLike, stable_s
        \\eta_t = \\begin{cases} \\eta_0 + (P - \\eta_0)\\,t/w & t < w \\\\ P & t < w + s \\\\
        \\eta_1 + (P - \\eta_1)\\,D(\\min(f, 1)) & \\text{after} \\end{cases}
 
-    with ``D`` the decay curve `shape` (any of API §2a, see `cooldown`): "linear" ``1 − f``,
+    with ``D`` the decay curve `shape` (any of `cooldown`'s shapes): "linear" ``1 − f``,
     "cosine" ``(1 + cos πf)/2``, "sqrt" ``1 − √f``, "square" ``1 − f²``, "mirror_cosine",
     "exponential" (geometric; `peak_value` and `end_value` > 0), "power" ``(1 − f)^p``
     (``p = power``). Matches

@@ -235,9 +235,8 @@ def fit_loss_law(curves: Sequence[LossCurve | tuple[Any, Any, Any]], form: str =
 
     Minimises, in float64, the summed Huber loss (``huber_delta``) of ``log(loss) -
     log(prediction)`` over every logged point of every curve, by Levenberg-Marquardt from the
-    best `starts` points of a grid (see the module `jaxsched._laws_fit`). The two forms'
-    formulas are in `LossLaw`'s module (`jaxsched._laws`); their papers fit on three runs: a
-    constant, a cosine and a two-stage schedule.
+    best `starts` points of a grid. The two forms are those of their papers (see `form`), which
+    fit on three runs: a constant, a cosine and a two-stage schedule.
 
     Args:
       curves: the runs: `LossCurve` objects, or ``(schedule, steps, loss)`` tuples.

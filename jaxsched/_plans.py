@@ -67,7 +67,7 @@ def cooldown(schedule: Schedule, start: ArrayLike, steps: ArrayLike, shape: str 
              end_value: ArrayLike = 0.0, power: ArrayLike | None = None) -> Schedule:
     """From step `start`, anneal any schedule to `end_value` over `steps` steps.
 
-    With ``s = start``, ``n = steps``, ``f = (t - s)/n`` and a curve ``D`` of API.md §2a:
+    With ``s = start``, ``n = steps``, ``f = (t - s)/n`` and the curve ``D`` of `shape`:
 
     .. math:: \\eta_t = \\begin{cases} \\mathrm{schedule}(t) & t < s \\\\
               e + (\\mathrm{schedule}(t) - e)\\,D(f) & s \\le t < s + n \\\\
@@ -442,7 +442,7 @@ def wsd_cycles(peak_value: ArrayLike, cycle_steps: ArrayLike, decay_steps: Array
       rewarmup_steps: every later cycle's warmup, an integer >= 0 (0: a jump to the peak).
       init_value: the value at step 0.
       end_value: the value each cooldown reaches (and the later cycles' warmups start from).
-      shape: the cooldowns' curve, as `cooldown`'s (API.md §2a).
+      shape: the cooldowns' curve, as `cooldown`'s.
 
     Returns:
       The schedule (a `join`; its config is the composition's). Its horizon is the sum of the

@@ -68,10 +68,74 @@ def test_the_site_has_every_page_and_the_api_has_every_public_name(site):
     assert "cdn.jsdelivr" not in (site / "api.html").read_text()
 
 
+def test_the_api_page_reads_as_a_user_writes_it(site):
+    """Signatures say ``ArrayLike`` (never a ``TypeAliasForwardRef(...)`` repr nor the module
+    path), each part opens with a summary table, entries link to their source and Python's
+    types to Python's documentation (through the bundled inventory: the build is offline)."""
+    api = (site / "api.html").read_text()
+    text = page_text(site / "api.html")
+    assert "TypeAliasForwardRef" not in text and "jax.typing.ArrayLike" not in text
+    assert "end_value: ArrayLike | None = None" in text  # exponential_decay's, for one
+    assert api.count('class="autosummary') >= 8  # one table per part of two entries or more
+    assert 'href="#jaxsched.cosine_annealing"' in api  # the table links to the entry
+    assert "viewcode-link" in api and (site / "_modules").is_dir()
+    assert 'href="https://docs.python.org/3/library/functions.html#int"' in api
+
+
 def test_the_notebooks_are_rendered_with_their_figures(site):
     page = (site / "notebooks" / "04_step_decay_least_squares.html").read_text()
     assert re.search(r'<img[^>]+src="[^"]+\.png"', page), "the Ge et al. figure is missing"
     assert "step decay ends lowest" in page  # the notebook's own conclusion, printed
+
+
+# -- what a reader meets: no internal references -------------------------------------------------
+
+# Material a reader of the site does not have: the project's internal contract and tracker, and
+# jaxsched's private modules. (The changelog may name issues: it is a record of them.)
+_PRIVATE = "|".join(sorted(p.stem for p in (ROOT / "jaxsched").glob("_*.py")
+                           if not p.stem.endswith("__")))
+INTERNAL = {
+    "the API contract": r"\bAPI\.md\b|\bSTYLE\.md\b|§\s*\d|\bsections? \d+[a-z]\b",
+    "a private module": rf"(?<![\w/])(?:jaxsched[./])?(?:{_PRIVATE})\b(?!\()",
+    "the tracker": r"\bissues? \d+\b|\bother engineers\b",
+}
+
+
+def page_text(page: Path) -> str:
+    """What a reader sees of a page: its text without scripts, styles and tags."""
+    import html
+
+    text = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", page.read_text())
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text)))
+
+
+def test_no_page_cites_internal_material(site):
+    """API.md and its sections, private modules (`_eager`), issue numbers: none on any page
+    (the pages of source code that [source] links open are code, and exempt)."""
+    found = []
+    for page in sorted(site.rglob("*.html")):
+        name = page.relative_to(site).as_posix()
+        if name.startswith(("_modules/", "_static/")) or name in ("genindex.html", "search.html"):
+            continue
+        text = page_text(page)
+        for what, pattern in INTERNAL.items():
+            if what == "the tracker" and name == "changelog.html":
+                continue
+            found += [f"{name}: {what}: ...{text[max(m.start() - 50, 0):m.end() + 30]}..."
+                      for m in re.finditer(pattern, text)]
+    assert not found, "\n".join(found)
+
+
+def test_skip_messages_name_nothing_outside_the_repository():
+    """A skipped test says what it needs, not a path of the machine it was written on."""
+    messages = []
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        messages += re.findall(r"(?:skip|importorskip)\([^)]*?\"([^\"]+)\"", path.read_text(),
+                               re.S)
+    assert len(messages) >= 5
+    outside = [m for m in messages if re.search(r"\.\./|/shared/|^shared/|/work/|/home/|/tmp/",
+                                                m)]
+    assert not outside, outside
 
 
 # -- in a browser --------------------------------------------------------------------------------
@@ -140,6 +204,37 @@ def test_the_search_box_finds_reduce_on_plateau(browser):
         "css selector", "#search-results a") if "reduce_on_plateau" in a.text])
     assert any(a.get_attribute("href").endswith("api.html#jaxsched.reduce_on_plateau")
                for a in hits), [a.get_attribute("href") for a in hits]
+
+
+# Every page a reader may open (the notebooks included), at the width the browser has.
+MEASURE = """
+const wide = [];
+for (const el of document.querySelectorAll("article pre, article table")) {
+  if (el.offsetParent === null) continue;  // not displayed
+  if (el.scrollWidth > el.clientWidth + 1) {
+    wide.push(el.tagName + " " + el.scrollWidth + " > " + el.clientWidth + ": "
+              + el.textContent.trim().slice(0, 60));
+  }
+}
+return wide;
+"""
+
+
+def test_no_code_block_or_table_overflows_its_column(browser, site):
+    """Every ``pre`` and table of every page fits its box (scrollWidth <= clientWidth) at the
+    browser's 1200 px: a reader never scrolls sideways to finish a line or see a column."""
+    driver, base = browser
+    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
+                   if not p.relative_to(site).as_posix().startswith(("_modules/", "_static/")))
+    overflowing, measured = [], 0
+    for name in pages:
+        driver.get(f"{base}/{name}")
+        wait_for(driver, lambda d: d.execute_script("return document.readyState") == "complete")
+        measured += driver.execute_script(
+            "return document.querySelectorAll('article pre, article table').length")
+        overflowing += [f"{name}: {line}" for line in driver.execute_script(MEASURE)]
+    assert measured > 100  # the pages were read
+    assert not overflowing, "\n".join(overflowing)
 
 
 def test_every_test_the_pages_cite_exists():
