@@ -48,7 +48,12 @@ class _Cooldown(Schedule):
         start, n = as_count(self.start, u), as_count(self.steps, u)
         done = jnp.clip(u - start, jnp.zeros((), u.dtype), n)
         f, g = fractions(done, n, u)
-        annealed = anneal(self.shape, value, end, f, g, self.power)
+        if self.shape == "exponential":  # geometric: from the value, floored at end_value > 0
+            above = value > end
+            annealed = jnp.where(above, anneal(self.shape, jnp.where(above, value, 1), end, f, g),
+                                 end)
+        else:
+            annealed = anneal(self.shape, value, end, f, g, self.power)
         return jnp.where(u < start, value, jnp.where(u - start >= n, end, annealed))
 
     def _horizon(self):
@@ -89,7 +94,8 @@ def cooldown(schedule: Schedule, start: ArrayLike, steps: ArrayLike, shape: str 
       steps: its length ``n`` >= 0: an integer, or a non-integral float (``0.2 * total``),
         whose positions are then computed in float arithmetic.
       shape: the curve, one of "linear", "cosine", "sqrt", "square", "mirror_cosine",
-        "exponential" (geometric; needs ``schedule(t) > 0`` and ``end_value > 0``), "power"
+        "exponential" (geometric, from ``max(schedule(t), end_value)``: needs
+        ``end_value > 0`` and ``schedule(start) > 0``, checked when built), "power"
         ``D(f) = (1 − f)^p`` (needs `power`).
       end_value: the value reached at ``start + steps`` and held after it.
       power: ``p`` > 0, the exponent of shape "power" (and of no other shape).
@@ -111,6 +117,13 @@ def cooldown(schedule: Schedule, start: ArrayLike, steps: ArrayLike, shape: str 
     else:
         end_value = check.real("end_value", end_value)
     start, steps = check.integer("start", start), check.length("steps", steps)
+    if shape == "exponential" and schedule._is_concrete() and not check.is_traced(start):
+        with jax.ensure_compile_time_eval():
+            first = np.asarray(schedule._evaluate(start))
+        if not np.all(first > 0):
+            raise ValueError(f"shape='exponential' anneals geometrically from schedule({start}), "
+                             f"which must be > 0, got schedule({start})={first.tolist()!r} for "
+                             f"schedule={schedule!r}")
     if power is not None:
         return _PowerCooldown(schedule=schedule, start=start, steps=steps, shape=shape,
                               end_value=end_value, power=power)

@@ -252,3 +252,43 @@ def test_nesting_a_combinator_grows_the_program_linearly(name):
         sizes.append(equations(jax.make_jaxpr(s)(3).jaxpr))
     growth = np.diff(sizes)
     assert growth[-1] <= growth[0], (name, sizes)
+
+
+# -- Medium: ramps and cooldowns ---------------------------------------------------------------
+
+
+SHAPES = ["linear", "cosine", "sqrt", "square", "mirror_cosine", "exponential", "power"]
+
+
+def ramp_plans(n, shape):
+    """A warmup, a cooldown and a WSD of `shape` whose length `n` may be traced."""
+    power = 0.5 if shape == "power" else None
+    return [js.warmup(js.constant(1.0), n, init_value=0.01, shape=shape, power=power),
+            js.cooldown(js.constant(1.0), 10, n, shape=shape, end_value=0.01, power=power)]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_gradients_through_every_ramp_shape_are_finite(shape):
+    """A root's derivative is infinite at 0: where `jnp.where` discarded the sqrt branch (before
+    a cooldown, after a warmup) its gradient was NaN (the double-where rule)."""
+    steps = jnp.array([0.0, 5.0, 15.0, 25.5, 50.0])
+
+    def total(n, t):
+        return sum(jnp.sum(jax.vmap(s)(t)) for s in ramp_plans(n, shape))
+
+    d_length, d_step = jax.jit(jax.grad(total, argnums=(0, 1)))(20.5, steps)
+    assert np.all(np.isfinite(np.asarray(d_length))) and np.all(np.isfinite(np.asarray(d_step)))
+
+
+def test_exponential_cooldown_refuses_a_non_positive_start_and_is_floored_at_end_value():
+    with pytest.raises(ValueError, match=r"schedule\(10\), which must be > 0"):
+        js.cooldown(js.linear(1.0, -1.0, 10), start=10, steps=10, shape="exponential",
+                    end_value=0.1)
+    s = js.cooldown(js.linear(1.0, -1.0, 10), start=0, steps=10, shape="exponential",
+                    end_value=0.1)
+    got = np.asarray(s(np.arange(12)))
+    assert np.all(np.isfinite(got)) and np.all(np.diff(got) <= 0) and got[-1] == np.float32(0.1)
+    c = js.cooldown(js.cosine_annealing(1.0, 100), start=90, steps=20, shape="exponential",
+                    end_value=1e-3)
+    got = np.asarray(c(np.arange(90, 115)))  # the cosine reaches 0 at step 100: no dip to 0
+    assert np.all(got >= np.float32(1e-3)) and np.all(np.diff(got) <= 0)
