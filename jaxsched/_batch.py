@@ -253,10 +253,12 @@ class BatchRamp:
         r"""Megatron-LM's ``--rampup-batch-size start increment rampup_samples`` with
         ``--global-batch-size``: the batch grows by `increment` from `start` to
         `global_batch_size` over `rampup_samples` samples, ``n = (global - start) / increment``
-        equal steps. The batch at ``c`` samples consumed is
-        :math:`\min(B, s + \lfloor c\,n / R \rfloor \cdot i)`, so stage ``j`` starts at
-        :math:`\lceil j R / n \rceil` samples (Megatron computes ``int(c / (R / n))`` in
-        floating point; this plan in integers).
+        equal steps. The batch at ``c`` samples consumed is ``global_batch_size`` once
+        ``c > rampup_samples``, else :math:`s + \lfloor c / (R / n) \rfloor \cdot i`, with
+        Megatron's float64 division: stage ``j`` starts at the first ``c`` where that reaches
+        ``j``, :math:`\lceil j R / n \rceil` samples or one more (where ``R / n`` rounds down,
+        e.g. ``R = 646, n = 60``), and at ``R + 1`` at the latest. With ``R = 0`` (where Megatron
+        divides by zero) the plan starts at the global batch size.
 
         `micro_batch` is Megatron's micro-batch size times the data-parallel size (the samples
         one accumulation step takes); every size must be a multiple of it.
@@ -268,9 +270,18 @@ class BatchRamp:
         if (global_batch_size - start) % increment:
             raise ValueError(f"global_batch_size - start must be a multiple of increment, got "
                              f"{global_batch_size=}, {start=}, {increment=}")
-        n = (global_batch_size - start) // increment
+        n, ramp = (global_batch_size - start) // increment, rampup_samples
+
+        def first(j: int) -> int:  # the first count at which int(c / (R / n)) >= j, in float64
+            c = -(-j * ramp // n)
+            while c <= ramp and int(c / (ramp / n)) < j:
+                c += 1
+            while 0 < c <= ramp + 1 and int((c - 1) / (ramp / n)) >= j:
+                c -= 1
+            return min(c, ramp + 1)
+
         return batch_ramp([start + j * increment for j in range(n + 1)],
-                          [-(-j * rampup_samples // n) for j in range(1, n + 1)],
+                          [first(j) if ramp else 0 for j in range(1, n + 1)],
                           micro_batch=micro_batch, tokens_per_sample=seq_length)
 
     @classmethod

@@ -157,6 +157,16 @@ def _near(points, width, last):
     return sorted(steps)
 
 
+def _dumps(cases):
+    """JSON with one case per paragraph and one row per line."""
+    texts = []
+    for case in cases:
+        head = json.dumps({k: v for k, v in case.items() if k != "rows"})[:-1]
+        rows = ",\n  ".join(json.dumps(r) for r in case["rows"])
+        texts.append(f'{head}, "rows": [\n  {rows}]}}')
+    return "[\n" + ",\n".join(texts) + "\n]\n"
+
+
 def main():
     cases = []
     # (id, start, increment, ramp samples, global batch, micro, last step, train_samples)
@@ -165,6 +175,7 @@ def main():
         ("megatron_rampup-gpt3-32-32-4882812-to-1536", 32, 32, 4882812, 1536, 8, 20000,
          [4882812, 300_000_000 // 2048 * 1000]),
         ("megatron_rampup-8-8-1000-to-64-uneven", 8, 8, 1000, 64, 8, 80, [0, 1, 1000, 1001, 5000]),
+        ("megatron_rampup-float-rounding-646-over-60", 1, 1, 646, 61, 1, 120, [646, 700]),
     ]
     for cid, start, inc, ramp, glob, micro, last, totals in megatron:
         table, iters = megatron_rampup(start, inc, ramp, glob, micro, range(last + 1), totals)
@@ -221,7 +232,7 @@ def main():
             "args": {"start": int(devices * start), "increment": int(devices * inc),
                      "rampup_samples": ramp, "global_batch_size": int(devices * end)},
             "rows": table})
-    OUT.write_text(json.dumps(cases, indent=1) + "\n")
+    OUT.write_text(_dumps(cases))
     print(f"wrote {len(cases)} cases to {OUT}")
 
 
