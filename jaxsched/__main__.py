@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from ._checks import INT32_MAX
 from ._demo import DEFAULTS, MissingDependency
 
 EXIT_OK = 0
@@ -244,9 +245,9 @@ def show(config_path: str, num_steps: int | None = None, *, at: Sequence[int] | 
     computed before anything is printed, so an error leaves stdout empty.
     """
     out = out or sys.stdout
-    if num_steps is not None and (num_steps < 1 or num_steps > np.iinfo(np.int32).max):
+    if num_steps is not None and (num_steps < 1 or num_steps > INT32_MAX):
         raise CliError(f"--steps must be between 1 and 2**31 - 1, got {num_steps}")
-    if at and any(s < 0 or s > np.iinfo(np.int32).max for s in at):
+    if at and any(s < 0 or s > INT32_MAX for s in at):
         raise CliError(f"--at steps must be between 0 and 2**31 - 1, got {sorted(set(at))}")
     try:
         schedule = load_config(config_path)
@@ -311,7 +312,6 @@ def _write_png(schedule: Any, num_steps: int, path: str, log_scale: bool) -> Non
 # -- the command line ------------------------------------------------------------------------------
 
 
-INT32_MAX = int(np.iinfo(np.int32).max)  # steps are counted in int32
 MIN_DEMO_STEPS = 4  # the demo's one-cycle run needs pct_start * steps > 1 (pct_start is 0.3)
 MIN_FIND_STEPS = 2  # lr_find sweeps at least two learning rates
 MAX_SEED = 2**63 - 1  # jax.random.key takes a signed 64-bit seed

@@ -23,6 +23,8 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 # The smallest a positive hyperparameter may be: below, float32 has only subnormal numbers, which
 # XLA flushes to zero.
 FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+# The last step an int32 step counter reaches (steps are int32 unless x64 is enabled): 2**31 - 1.
+INT32_MAX = int(np.iinfo(np.int32).max)
 
 
 def is_traced(x: Any) -> bool:
@@ -137,7 +139,7 @@ def _int_result(name: str, value: Any, array: np.ndarray, low: float, kind: str)
     """An integral `value` within ``[low, 2**31 - 1]`` as a Python int or an int32 array."""
     if not np.all(array >= low):
         raise ValueError(f"{name} must be {kind}, {_show(name, value)}")
-    if not np.all(array <= np.iinfo(np.int32).max):
+    if not np.all(array <= INT32_MAX):
         raise ValueError(f"{name} must be at most 2**31 - 1, {_show(name, value)}")
     if isinstance(value, (float, np.floating, int, np.integer)):
         return int(value)
@@ -165,7 +167,7 @@ def length(name: str, value: Any, *, low: float = 0) -> Any:
         return _int_result(name, value, array, low, kind)
     if not np.all(array >= low):
         raise ValueError(f"{name} must be {kind}, {_show(name, value)}")
-    if not np.all(array <= np.iinfo(np.int32).max):
+    if not np.all(array <= INT32_MAX):
         raise ValueError(f"{name} must be at most 2**31 - 1, {_show(name, value)}")
     if isinstance(value, (np.ndarray, jax.Array)):
         return np.asarray(value, np.float64)
@@ -225,7 +227,7 @@ def int_sequence(name: str, values: Any, *, low: int = 0, sorted_: bool = True) 
         raise ValueError(f"{name} must hold integers, {_show(name, values)}")
     if np.any(array < low):
         raise ValueError(f"{name} must hold integers >= {low}, {_show(name, values)}")
-    if np.any(array > np.iinfo(np.int32).max):
+    if np.any(array > INT32_MAX):
         raise ValueError(f"{name} must hold integers of at most 2**31 - 1, {_show(name, values)}")
     if sorted_ and np.any(np.diff(array) < 0):
         raise ValueError(f"{name} must be sorted in non-decreasing order, {_show(name, values)}")

@@ -24,7 +24,6 @@ from . import _checks
 
 __all__ = ["SampleClockState", "StepClockState", "TokenClockState", "scale_by_schedule"]
 
-_INT32_MAX = np.iinfo(np.int32).max
 _INT64_MAX = np.iinfo(np.int64).max
 
 
@@ -138,8 +137,8 @@ def schedule_step(position: jax.Array) -> jax.Array:
     if _x64():
         units = (high.astype(jnp.uint64) << np.uint64(32)) | low.astype(jnp.uint64)
         return jnp.minimum(units, np.uint64(_INT64_MAX)).astype(jnp.int64)
-    beyond = (high > 0) | (low > _INT32_MAX)
-    return jnp.where(beyond, jnp.asarray(_INT32_MAX, jnp.uint32), low).astype(jnp.int32)
+    beyond = (high > 0) | (low > _checks.INT32_MAX)
+    return jnp.where(beyond, jnp.asarray(_checks.INT32_MAX, jnp.uint32), low).astype(jnp.int32)
 
 
 def count(position: Any) -> jax.Array:
