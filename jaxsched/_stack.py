@@ -9,7 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._schedule import Schedule, _is_tracer
+from ._checks import is_traced
+from ._schedule import Schedule
 
 __all__ = ["stack"]
 
@@ -79,7 +80,7 @@ def stack(schedules: Sequence[Schedule]) -> Schedule:
 
 def _stack_leaf(column: list[Any]) -> jax.Array:
     """One hyperparameter of every schedule, stacked in the values' common dtype."""
-    if not any(_is_tracer(x) for x in column):
+    if not any(is_traced(x) for x in column):
         stacked = np.stack([np.asarray(x) for x in column])
         # Cast on the host, then transfer: `jnp.asarray` would compile a conversion.
         return jax.device_put(stacked.astype(jax.dtypes.canonicalize_dtype(stacked.dtype)))
@@ -99,7 +100,7 @@ def _first_difference(a: Any, b: Any, path: str) -> str | None:
         return f"{path or 'the top'}: {_describe(a)} vs {_describe(b)}"
     if isinstance(a, Schedule):
         for name in a.params:
-            va, vb = getattr(a, name), getattr(b, name)
+            va, vb = a._argument(name), b._argument(name)
             if name in a.static:
                 if va is not vb and va != vb:
                     return f"{path}.{name}: {va!r} vs {vb!r}"
