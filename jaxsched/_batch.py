@@ -52,7 +52,8 @@ def _ints(name: str, values: Any, low: int) -> tuple[int, ...]:
 @dataclasses.dataclass(frozen=True)
 class BatchRamp:
     """A batch-size plan: stage ``j`` runs ``sizes[j]`` samples per step. Build it with
-    `batch_ramp` or one of the constructors named after the codebases they port
+    `batch_ramp` (``BatchRamp(...)`` takes the same arguments and checks them the same way)
+    or one of the constructors named after the codebases they port
     (`BatchRamp.megatron_rampup`, `BatchRamp.megatron_schedule`, `BatchRamp.olmo_core`,
     `BatchRamp.maxtext_rampup`).
 
@@ -73,6 +74,12 @@ class BatchRamp:
     micro_batch: int = 1
     align: bool = False
     total: int | None = None
+
+    def __post_init__(self) -> None:  # `BatchRamp(...)` checks as `batch_ramp` does
+        for name, value in _checked(self).items():
+            object.__setattr__(self, name, value)
+        if self.stages[-1][0] > _INT32_MAX:
+            raise ValueError(f"boundaries={self.boundaries} puts a stage beyond step 2**31 - 1")
 
     # -- the stage table, in Python integers -----------------------------------------------------
 
@@ -162,7 +169,7 @@ class BatchRamp:
 
         The count is a Python integer (exact to 2**63), or an integer array (int32/uint32, or
         int64 with x64), traced or not. A concrete count past `total` raises ValueError.
-        Returns int32 (int64 with x64).
+        Returns int32; int64 for a Python integer with x64, or a 64-bit count.
         """
         if (samples is None) == (tokens is None):
             raise TypeError("step_at takes one of samples= or tokens=")
@@ -370,6 +377,34 @@ class BatchRamp:
         return to_config(self)  # type: ignore[arg-type]
 
 
+def _checked(plan: BatchRamp) -> dict[str, Any]:
+    """The fields of a plan, checked and as plain Python values (tuples of ints)."""
+    sizes = _ints("sizes", plan.sizes, 1)
+    boundaries = _ints("boundaries", plan.boundaries, 0)
+    tokens_per_sample = _int("tokens_per_sample", plan.tokens_per_sample, 1, _INT32_MAX)
+    micro_batch = _int("micro_batch", plan.micro_batch, 1, _INT32_MAX)
+    align = _checks.flag("align", plan.align)
+    if not sizes or len(boundaries) != len(sizes) - 1:
+        raise ValueError(f"boundaries must hold len(sizes) - 1 = {len(sizes) - 1} counts, got "
+                         f"{boundaries=}")
+    if any(b <= a for a, b in zip(sizes, sizes[1:])):
+        raise ValueError(f"sizes must increase from stage to stage (a ramp), got {sizes=}")
+    if any(b < a for a, b in zip(boundaries, boundaries[1:])):
+        raise ValueError(f"boundaries must be non-decreasing, got {boundaries=}")
+    if any(s % micro_batch for s in sizes):
+        raise ValueError(f"micro_batch={micro_batch} must divide every size, got {sizes=}")
+    if sizes[-1] * tokens_per_sample > _INT32_MAX:
+        raise ValueError(f"sizes × tokens_per_sample must be at most 2**31 - 1 tokens per step, "
+                         f"got {sizes[-1]} × {tokens_per_sample=}")
+    if align and any(b % a for a, b in zip(sizes, sizes[1:])):
+        raise ValueError(f"with align=True each size must be a multiple of the one before, got "
+                         f"{sizes=}")
+    return {"sizes": sizes, "boundaries": boundaries,
+            "clock": _checks.choice("clock", plan.clock, _CLOCKS),
+            "tokens_per_sample": tokens_per_sample, "micro_batch": micro_batch, "align": align,
+            "total": None if plan.total is None else _int("total", plan.total, 0)}
+
+
 def _megatron_number(text: str, schedule: str) -> int:
     """Megatron's ``_parse_numeric_value``: ``int(float(digits) * multiplier)``."""
     text = text.strip().upper()
@@ -482,32 +517,7 @@ def batch_ramp(sizes: Any, boundaries: Any = (), *, clock: str = "samples",
       >>> int(plan.micro_batches(11)), int(plan.samples(12)), int(plan.step_at(samples=300))
       (4, 320, 11)
     """
-    sizes = _ints("sizes", sizes, 1)
-    boundaries = _ints("boundaries", boundaries, 0)
-    clock = _checks.choice("clock", clock, _CLOCKS)
-    tokens_per_sample = _int("tokens_per_sample", tokens_per_sample, 1, _INT32_MAX)
-    micro_batch = _int("micro_batch", micro_batch, 1, _INT32_MAX)
-    align = _checks.flag("align", align)
-    total = None if total is None else _int("total", total, 0)
-    if not sizes or len(boundaries) != len(sizes) - 1:
-        raise ValueError(f"boundaries must hold len(sizes) - 1 = {len(sizes) - 1} counts, got "
-                         f"{boundaries=}")
-    if any(b <= a for a, b in zip(sizes, sizes[1:])):
-        raise ValueError(f"sizes must increase from stage to stage (a ramp), got {sizes=}")
-    if any(b < a for a, b in zip(boundaries, boundaries[1:])):
-        raise ValueError(f"boundaries must be non-decreasing, got {boundaries=}")
-    if any(s % micro_batch for s in sizes):
-        raise ValueError(f"micro_batch={micro_batch} must divide every size, got {sizes=}")
-    if sizes[-1] * tokens_per_sample > _INT32_MAX:
-        raise ValueError(f"sizes × tokens_per_sample must be at most 2**31 - 1 tokens per step, "
-                         f"got {sizes[-1]} × {tokens_per_sample=}")
-    if align and any(b % a for a, b in zip(sizes, sizes[1:])):
-        raise ValueError(f"with align=True each size must be a multiple of the one before, got "
-                         f"{sizes=}")
-    plan = BatchRamp(sizes, boundaries, clock, tokens_per_sample, micro_batch, align, total)
-    if plan.stages[-1][0] > _INT32_MAX:
-        raise ValueError(f"boundaries={boundaries} puts a stage beyond step 2**31 - 1")
-    return plan
+    return BatchRamp(sizes, boundaries, clock, tokens_per_sample, micro_batch, align, total)
 
 
 _schedule.register(batch_ramp)  # type: ignore[arg-type]  # so that `js.from_config` builds plans

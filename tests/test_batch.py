@@ -98,6 +98,8 @@ def test_a_plain_value():
     assert pickle.loads(pickle.dumps(plan)) == plan
     assert plan != js.batch_ramp([16, 32, 64], [96, 256], micro_batch=16)
     assert js.to_config(plan) == plan.to_config()
+    direct = js.BatchRamp(np.array([16, 32, 64]), [96.0, 256], micro_batch=16, total=1000)
+    assert direct == plan and hash(direct) == hash(plan) and direct.sizes == (16, 32, 64)
     k = plan.num_steps  # the first step by which the 1000 samples are consumed
     assert int(plan.samples(k)) >= 1000 > int(plan.samples(k - 1)) and plan.max_micro_batches == 4
 
@@ -131,6 +133,7 @@ def test_a_zero_ramp_and_the_coupling_on_the_token_clock():
 @pytest.mark.parametrize("build, name", [
     (lambda: js.batch_ramp([32, 16], [10]), "sizes"),
     (lambda: js.batch_ramp([16, 16], [10]), "sizes"),
+    (lambda: js.BatchRamp([32, 16], [10]), "sizes"),
     (lambda: js.batch_ramp([16, 32, 64], [100, 50]), "boundaries"),
     (lambda: js.batch_ramp([16, 32], []), "boundaries"),
     (lambda: js.batch_ramp([16, 24], [10], micro_batch=16), "micro_batch"),
