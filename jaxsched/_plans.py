@@ -291,6 +291,10 @@ def _as_key(key: Any) -> jax.Array:
 def _check_key(key: Any) -> Any:
     """An int seed in [0, 2**31), or a key: typed keys are stored as their raw data."""
     if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        impl = str(jax.random.key_impl(key))
+        if "threefry" not in impl:  # the schedule stores the raw data of a threefry key
+            raise ValueError(f"key must be an int seed or a threefry jax.random key, got a key of "
+                             f"impl {impl!r}: key={key!r}")
         data = jax.random.key_data(key)
         return data if check.is_traced(data) else np.asarray(data)
     if check.is_traced(key):
@@ -325,13 +329,16 @@ class _Noise(Schedule):
     def _at(self, t):
         value = self.schedule._at(t)
         dtype = float_dtype(t)
-        std, limit = as_float(self.std, t), as_float(self.limit, t)
+        # Drawn in float32 for every step type, so that a float step draws what the integer
+        # step of its integer part draws (under x64 too), then made the value's dtype.
+        std, limit = (jnp.asarray(x).astype(jnp.float32) for x in (self.std, self.limit))
         key = _as_key(self.key)
         whole = t if jnp.issubdtype(t.dtype, jnp.integer) else jnp.floor(t)
         index = whole.astype(jnp.uint32)
 
         def draw(i):
-            return _epsilon(self.distribution, jax.random.fold_in(key, i), std, limit, dtype)
+            return _epsilon(self.distribution, jax.random.fold_in(key, i), std, limit,
+                            jnp.float32).astype(dtype)
 
         eps = draw(index) if t.ndim == 0 else jax.vmap(draw)(index.reshape(-1)).reshape(t.shape)
         active = t >= as_count(self.start, t)

@@ -292,3 +292,36 @@ def test_exponential_cooldown_refuses_a_non_positive_start_and_is_floored_at_end
                     end_value=1e-3)
     got = np.asarray(c(np.arange(90, 115)))  # the cosine reaches 0 at step 100: no dip to 0
     assert np.all(got >= np.float32(1e-3)) and np.all(np.diff(got) <= 0)
+
+
+# -- Low -------------------------------------------------------------------------------------------
+
+
+def test_noise_refuses_a_key_it_cannot_store():
+    """An rbg key was accepted, then failed at the first call (its data read as threefry's)."""
+    with pytest.raises(ValueError, match="key must be .* threefry"):
+        js.noise(js.constant(1.0), key=jax.random.key(0, impl="rbg"), std=0.1)
+
+
+def test_noise_draws_the_same_for_a_float_step_under_x64():
+    with jax.enable_x64(True):
+        s = js.noise(js.constant(1.0), key=1, std=0.1)
+        assert float(s(50)) == float(np.float32(s(50.0))) == float(np.float32(s(50.5)))
+
+
+def test_negative_zero_is_its_own_value():
+    """``constant(-0.0) ** -1`` is -inf: it must not share the eager cache (and ``==``) with
+    ``constant(0.0) ** -1``, which is +inf (eager gave +inf for both, jit -inf)."""
+    a, b = js.constant(0.0) ** -1.0, js.constant(-0.0) ** -1.0
+    assert a != b
+    assert float(a(3)) == np.inf and float(b(3)) == float(jax.jit(lambda t: b(t))(3)) == -np.inf
+
+
+def test_config_round_trip_of_array_hyperparameters_is_documented():
+    """Documented, not changed: a config holds plain numbers, so a jnp / bfloat16 hyperparameter
+    comes back as a Python number - the same values and repr, a different schedule value for
+    ``==`` (which compares dtypes: they trace differently)."""
+    s = js.cosine_annealing(jnp.float32(0.1), jnp.int32(100))
+    t = js.from_config(js.to_config(s))
+    assert repr(s) == repr(t) and float(s(50)) == float(t(50))
+    assert s != t and js.to_config(t) == js.to_config(s)
