@@ -16,6 +16,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from docutils import nodes
+from docutils.parsers.rst import Directive
+
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
@@ -36,7 +39,6 @@ extensions = [
     "sphinx.ext.viewcode",  # [source] beside each API entry
     "sphinx.ext.intersphinx",  # links to Python's own documentation, from a bundled inventory
     "sphinx-mathjax-offline",  # MathJax copied into _static/, no CDN
-    "matplotlib.sphinxext.plot_directive",  # figures drawn from code at build time
 ]
 
 exclude_patterns = ["_build", "_inventories", "Thumbs.db", ".DS_Store"]
@@ -72,14 +74,10 @@ intersphinx_mapping = {
     "python": ("https://docs.python.org/3", str(DOCS / "_inventories" / "python.inv")),
 }
 
-# Figures drawn by code on the pages (```{plot} blocks): no source link, no extra formats.
-plot_include_source = False
-plot_html_show_source_link = False
-plot_html_show_formats = False
-plot_formats = [("png", 100)]
-plot_rcparams = {"figure.figsize": (7.0, 3.2), "font.size": 10, "axes.grid": True,
-                 "grid.alpha": 0.3}
-plot_pre_code = "import numpy as np\nimport matplotlib.pyplot as plt\nimport jaxsched as js"
+# Figures drawn by code on the pages (```{plot} blocks, see `CodeFigure`), into docs/_figures/.
+FIGURES = DOCS / "_figures"
+FIGURE_STYLE = {"figure.figsize": (7.0, 3.2), "font.size": 10, "axes.grid": True,
+                "grid.alpha": 0.3, "figure.constrained_layout.use": True}
 
 html_theme = "furo"
 html_title = f"jaxsched {release}"
@@ -179,6 +177,47 @@ def check_public_names_documented(app, env) -> None:
             logger.warning("public name jaxsched.%s has no docstring", name)
 
 
+class CodeFigure(Directive):
+    """```{plot}: runs its Python code when the site is built and shows the figure it draws.
+
+    The code sees ``js`` (jaxsched), ``np`` and ``plt``; the figure is the current one when it
+    ends. Drawn at every build from the code as it is, a figure cannot fall behind the library.
+    (matplotlib's own plot directive needs reStructuredText's state machine, which MyST pages
+    do not have.) The code is not shown: the page's text says what the figure is.
+    """
+
+    has_content = True
+
+    def run(self):
+        import hashlib
+
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import numpy as np
+
+        code = "\n".join(self.content)
+        source = self.state.document["source"]
+        name = f"{Path(source).stem}-{hashlib.sha256(code.encode()).hexdigest()[:12]}.png"
+        plt.close("all")
+        try:
+            with plt.rc_context(FIGURE_STYLE):
+                exec(compile(code, f"{source}:{self.lineno}", "exec"),
+                     {"js": jaxsched, "np": np, "plt": plt})
+                FIGURES.mkdir(exist_ok=True)
+                partial = FIGURES / f".{name}.{os.getpid()}"  # builds may run side by side
+                figure = plt.gcf()
+                figure.savefig(partial, dpi=100, format="png")
+                os.replace(partial, FIGURES / name)
+                titles = [ax.get_title() for ax in figure.axes if ax.get_title()]
+        except Exception as error:  # the build fails, naming the figure's code
+            raise self.error(f"the figure's code failed: {type(error).__name__}: {error}")
+        finally:
+            plt.close("all")
+        return [nodes.image(uri=f"/_figures/{name}", alt=titles[0] if titles else "a figure")]
+
+
 _FORWARD_REF = re.compile(r"TypeAliasForwardRef\('([\w.]+)'\)")
 
 
@@ -194,6 +233,7 @@ def readable_signature(app, what, name, obj, options, signature, return_annotati
 
 
 def setup(app):
+    app.add_directive("plot", CodeFigure)
     app.connect("autodoc-process-signature", readable_signature)
     app.connect("source-read", append_unplaced_names)
     app.connect("source-read", summary_tables)
