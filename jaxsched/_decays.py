@@ -1,5 +1,5 @@
-"""Monotone decays: constant, linear, step, multistep, exponential, polynomial, inverse-time,
-inverse-sqrt, logarithmic, tanh, and warmup-stable-decay.
+"""Single-curve shapes: constant, linear (rising or falling), step, multistep, exponential,
+polynomial, inverse-time, inverse-sqrt, logarithmic, tanh, and warmup-stable-decay.
 
 Step ``t`` counts optimizer updates from 0; the value at ``t`` equals the PyTorch learning rate
 after ``t`` calls of ``scheduler.step()``. Steps below 0 act as step 0. Integer steps are divided
@@ -437,7 +437,7 @@ class _InverseSqrt(Schedule, kind="inverse_sqrt"):
             scale = jnp.where(w > 0, w, jnp.full((), 10_000, t.dtype))
         else:
             scale = as_count(self.timescale, t)
-        ramp, _ = fractions(jnp.minimum(t, w), w, t)
+        ramp, _ = progress(t, self.warmup_steps)
         since = jnp.maximum(t - w, jnp.zeros((), t.dtype)).astype(dtype)
         decay = jnp.sqrt(scale.astype(dtype) / (since + scale.astype(dtype)))
         return as_float(self.init_value, t) * jnp.where(t < w, ramp, decay)

@@ -51,9 +51,12 @@ def progress(t: jax.Array, n: Any) -> tuple[jax.Array, jax.Array]:
 
     A phase of 0 steps is over before it starts: ``(1, 0)`` from step 0 on.
     """
+    if isinstance(n, (int, float)) and n <= 0:  # known empty: no test in the program
+        dtype = float_dtype(t)
+        return jnp.ones(t.shape, dtype), jnp.zeros(t.shape, dtype)
     count = as_count(n, t)
     f, g = fractions(jnp.minimum(t, count), count, t)
-    if isinstance(n, (int, float)) and n > 0:  # known non-empty: no test in the program
+    if isinstance(n, (int, float)):  # known non-empty: no test in the program
         return f, g
     empty = count == 0
     return jnp.where(empty, jnp.ones_like(f), f), jnp.where(empty, jnp.zeros_like(g), g)
