@@ -117,9 +117,15 @@ class BatchRamp:
         step, seen, size = next(st for st in reversed(self.stages) if st[1] <= samples)
         return step + (samples - seen) // size
 
-    def _samples_int(self, step: int) -> int:
+    def offset(self, step: int, unit: str = "samples") -> int:
+        """The samples (or tokens: `unit`) consumed before `step`, as an exact Python integer:
+        a host-side data loader's position at `step` (`samples` and `tokens` are the jittable
+        forms)."""
+        step = _int("step", step, 0)
+        unit = _checks.choice("unit", unit, ("samples", "tokens"))
+        per = self.tokens_per_sample if unit == "tokens" else 1
         first, seen, size = next(st for st in reversed(self.stages) if st[0] <= step)
-        return seen + (step - first) * size
+        return (seen + (step - first) * size) * per
 
     # -- pure functions of the step --------------------------------------------------------------
 
@@ -142,7 +148,8 @@ class BatchRamp:
 
     def samples(self, step: Any) -> jax.Array:
         """The samples consumed before `step`: exact in two 32-bit words, returned as int64
-        with x64, else as float32 (as `js.hyperparams` reports a clock's count)."""
+        with x64, else as float32 (as `js.hyperparams` reports a clock's count; exact to 2**24,
+        then within one rounding). `offset` gives the exact count on the host."""
         return self._count(step, 1)
 
     def tokens(self, step: Any) -> jax.Array:

@@ -73,6 +73,7 @@ def test_the_upstream_rows(case):
     np.testing.assert_array_equal(counted64, np.asarray(seen, np.int64))  # exact with x64
     np.testing.assert_array_equal(back, steps)  # and back
     assert [plan._step_at_int(n) for n in seen] == steps.tolist()
+    assert [plan.offset(int(k)) for k in steps] == seen  # exact Python ints, on the host
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if "train_iters" in c],
@@ -87,7 +88,7 @@ def test_megatron_train_iters(case):
         else:  # the ramp's steps starting within min(R, total), then whole batches
             ramp = case["args"]["rampup_samples"]
             k = plan._step_at_int(min(ramp, total)) + 1
-            k += max(0, total - plan._samples_int(k)) // case["args"]["global_batch_size"]
+            k += max(0, total - plan.offset(k)) // case["args"]["global_batch_size"]
             assert k == iters
 
 
@@ -109,7 +110,7 @@ def test_counts_past_2_to_the_32_are_exact():
     step = 10**6
     first, seen, size = plan.stages[-1]
     exact = (seen + (step - first) * size) * 4096
-    assert exact > 2**40
+    assert exact > 2**40 and plan.offset(step, "tokens") == exact
     with jax.enable_x64(True):
         assert int(plan.tokens(step)) == exact
         assert int(plan.step_at(tokens=jnp.asarray(exact, jnp.int64))) == step
@@ -158,10 +159,12 @@ def test_bad_input_names_the_argument(build, name):
 PAGE = (ROOT / "docs" / "batch_ramps.md").read_text()
 
 
-@pytest.mark.parametrize("index", range(len(re.findall(r"```python\n", PAGE))))
-def test_the_docs_page_runs(index):
-    block = re.findall(r"```python\n(.*?)```", PAGE, re.S)[index]
+def test_the_docs_page_runs():
+    """Its blocks in order, in one namespace, as a reader runs them."""
+    namespace: dict = {}
     # As users run it: optax's bias correction inside MultiSteps raises under the suite's strict
     # promotion (Python float ** int32 count), which is not the page's concern.
     with jax.numpy_dtype_promotion("standard"):
-        exec(compile(block, f"docs/batch_ramps.md[{index}]", "exec"), {})
+        for index, block in enumerate(re.findall(r"```python\n(.*?)```", PAGE, re.S)):
+            exec(compile(block, f"docs/batch_ramps.md[{index}]", "exec"), namespace)
+    assert namespace["steps"] == 66 and namespace["log"][-1][1] == 64
