@@ -9,8 +9,9 @@ schedule value (schedules compare and hash by value: `leaf_key`, `Schedule.__eq_
 schedule equal to one already called reuses its function and executables: rebuilding
 ``js.cosine_annealing(lr, n)`` every step does not recompile. The schedule keeps a reference to
 its function for the next calls (a dictionary lookup, no hashing); pickling, copying, ``==``,
-``hash`` and ``repr`` ignore it. The cache holds the last 4,096 schedule values; jax's own caches
-hold the executables (`jax.clear_caches` empties them).
+``hash`` and ``repr`` ignore it. The cache holds the last 64 schedule values (each compiled
+function with its executables is about 1.7 MB: 4,096 of them were a 7 GB ceiling; a sweep over 500
+values kept 850 MB); a schedule that is still referenced keeps its own function.
 
 Tried and dropped (measured on the shared 2-core CPU, 2026-12-02; benchmarks/README.md, Shapes):
 
@@ -29,6 +30,7 @@ Tried and dropped (measured on the shared 2-core CPU, 2026-12-02; benchmarks/REA
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +38,7 @@ import jax
 import numpy as np
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=64)  # bounds the memory: see the module's docstring
 def compiled(schedule: Any) -> Callable[[Any], jax.Array]:
     """The jitted evaluation of `schedule`: one per schedule value (equal schedules share it)."""
     return jax.jit(schedule._evaluate)
@@ -46,10 +48,13 @@ def leaf_key(x: Any) -> tuple[Any, ...]:
     """A hashable key that is equal for two hyperparameters exactly when they trace alike.
 
     Python numbers by type and value (``100`` and ``100.0`` differ: integer and float
-    arithmetic); arrays (NumPy, JAX, NumPy scalars) by dtype, weak type, shape and bytes.
+    arithmetic; so do ``0.0`` and ``-0.0``); arrays (NumPy, JAX, NumPy scalars) by dtype, weak
+    type, shape and bytes.
     """
     if isinstance(x, (np.ndarray, np.generic, jax.Array)):
         array = np.asarray(x)
         weak = bool(getattr(x, "weak_type", False))
         return ("array", array.dtype.str, weak, array.shape, array.tobytes())
+    if isinstance(x, float):  # -0.0 == 0.0, but 1 / -0.0 is -inf: the sign is part of the key
+        return (float, x, math.copysign(1.0, x))
     return (type(x), x)

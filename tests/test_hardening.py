@@ -325,3 +325,14 @@ def test_config_round_trip_of_array_hyperparameters_is_documented():
     t = js.from_config(js.to_config(s))
     assert repr(s) == repr(t) and float(s(50)) == float(t(50))
     assert s != t and js.to_config(t) == js.to_config(s)
+
+
+def test_the_eager_cache_is_bounded_by_a_small_count():
+    """4,096 compiled functions of about 1.7 MB each were a 7 GB ceiling (a sweep over 500
+    values kept 850 MB); benchmarks/eager_memory.py measures the memory and the call speed."""
+    from jaxsched import _eager
+
+    assert _eager.compiled.cache_info().maxsize <= 64
+    before = _eager.compiled.cache_info().currsize
+    float(js.constant(0.123456)(1))  # a value called eagerly is cached
+    assert _eager.compiled.cache_info().currsize <= min(before + 1, 64)
