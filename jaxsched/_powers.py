@@ -9,6 +9,7 @@ levanter's power schedulers ``lr·(t / w)^b``). One shape, with the step compose
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
@@ -19,14 +20,13 @@ from ._schedule import Schedule, as_count, as_float, float_dtype, register
 
 __all__ = ["power_decay"]
 
-_LAST_STEP = 2**31 - 1
 
+class _PowerDecay(Schedule, kind="power_decay"):
+    init_value: ArrayLike
+    power: ArrayLike
+    timescale: ArrayLike
 
-class _PowerDecay(Schedule):
-    kind = "power_decay"
-    params = ("init_value", "power", "timescale")
-
-    def _at(self, t):
+    def _at(self, t: jax.Array) -> jax.Array:
         t = promote_step(t, self.timescale)
         q, r = divmod_steps(t, self.timescale)
         # t / tau as an exact quotient plus the remainder's fraction: huge steps lose nothing.
@@ -34,7 +34,7 @@ class _PowerDecay(Schedule):
         factor = jnp.exp(-as_float(self.power, t) * jnp.log1p(x))
         return as_float(self.init_value, t) * factor
 
-    def _horizon(self):
+    def _horizon(self) -> int | None:
         if check.is_traced(self.power) or np.any(np.asarray(self.power) != 0):
             return None
         return 0
@@ -81,8 +81,9 @@ def power_decay(init_value: ArrayLike, power: ArrayLike, timescale: ArrayLike = 
     if not any(check.is_traced(x) for x in (init_value, power, timescale)) and \
             np.any(np.asarray(power) < 0):
         with np.errstate(over="ignore"):
-            largest = np.max(np.abs(np.asarray(init_value, np.float64)) * (
-                1 + _LAST_STEP / np.asarray(timescale, np.float64)) ** -np.asarray(power, float))
+            last = 1 + check.INT32_MAX / np.asarray(timescale, np.float64)  # 1 + t/tau, last t
+            largest = np.max(np.abs(np.asarray(init_value, np.float64))
+                             * last ** -np.asarray(power, float))
         if not largest <= 0.999 * check.FLOAT32_MAX:
             raise ValueError(f"a negative power grows the value, which must stay finite in float32 "
                              f"up to step 2**31 - 1 (|init_value| * (1 + (2**31 - 1) / timescale)"

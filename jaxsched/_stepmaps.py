@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
@@ -27,17 +28,18 @@ __all__ = ["hold", "interleave"]
 # -- hold -----------------------------------------------------------------------------------------
 
 
-class _Hold(Schedule):
-    kind = "hold"
-    params = ("schedule", "start", "end")
+class _Hold(Schedule, kind="hold"):
+    schedule: Schedule
+    start: ArrayLike
+    end: ArrayLike | None
 
-    def _at(self, t):
+    def _at(self, t: jax.Array) -> jax.Array:
         u = jnp.maximum(t, as_count(self.start, t))
         if self.end is not None:
             u = jnp.minimum(u, as_count(self.end, t))
         return self.schedule._at(u)
 
-    def _horizon(self):
+    def _horizon(self) -> int | None:
         inner, start = self.schedule.horizon, step_count(self.start)
         if self.end is not None:
             end = step_count(self.end)
@@ -87,11 +89,12 @@ def hold(schedule: Schedule, start: ArrayLike = 0, end: ArrayLike | None = None)
 # -- interleave -----------------------------------------------------------------------------------
 
 
-class _Interleave(Schedule):
-    kind = "interleave"
-    params = ("schedules", "boundaries", "period")
+class _Interleave(Schedule, kind="interleave"):
+    schedules: tuple[Schedule, ...]
+    boundaries: Any
+    period: ArrayLike
 
-    def _at(self, t):
+    def _at(self, t: jax.Array) -> jax.Array:
         position = jnp.mod(t, as_count(self.period, t))
         boundaries = as_count(self.boundaries, t)
         value = self.schedules[0]._at(t)
@@ -99,7 +102,7 @@ class _Interleave(Schedule):
             value = jnp.where(position >= boundaries[i], piece._at(t), value)
         return value
 
-    def _horizon(self):
+    def _horizon(self) -> int | None:
         return self.schedules[0].horizon if len(self.schedules) == 1 else None
 
 
