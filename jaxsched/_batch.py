@@ -486,8 +486,8 @@ def batch_ramp(sizes: Any, boundaries: Any = (), *, clock: str = "samples",
     (``boundaries[-1]`` read as 0; on the steps clock :math:`k` replaces :math:`C_k`; on the
     tokens clock, :math:`C_k \cdot` `tokens_per_sample`). The batch changes at the first step
     whose count reaches the boundary, as Megatron-LM's calculators do (``consumed >= threshold``),
-    so a stage may start a little after its boundary; a stage whose boundary is passed within
-    one step of the stage before it is skipped. With `align`, a larger size ``sizes[j]`` (an
+    so a stage may start a little after its boundary; a stage whose boundary is reached at the
+    same step as the next one's is skipped. With `align`, a larger size ``sizes[j]`` (an
     integer multiple of the size before) waits further, for the first step whose :math:`C_k`
     is a multiple of it (OLMo-core's rule: no sample skipped or seen twice by a data loader that
     indexes batches of the new size).
