@@ -39,7 +39,6 @@ from ._decays import multistep_decay as multistep_decay
 from ._decays import polynomial_decay as polynomial_decay
 from ._decays import step_decay as step_decay
 from ._decays import tanh_decay as tanh_decay
-from ._decays import warmup_stable_decay as warmup_stable_decay
 from ._finder import lr_find as lr_find
 from ._finder_result import LRFindResult as LRFindResult
 from ._groups import layerwise_decay as layerwise_decay
@@ -64,6 +63,7 @@ from ._stack import stack as stack
 from ._stepmaps import hold as hold
 from ._stepmaps import interleave as interleave
 from ._train_step import make_train_step as make_train_step
+from ._wsd import warmup_stable_decay as warmup_stable_decay
 
 # The documented API (docs/api.rst), in its order.
 __all__ = [

@@ -140,7 +140,7 @@ SPECS = {
 }
 def test_every_shape_is_drawn():
     """The strategies cover the whole catalogue of shapes."""
-    assert set(SPECS) == set(js._decays.__all__) | set(js._cycles.__all__)
+    assert set(SPECS) == set(js._decays.__all__) | set(js._cycles.__all__) | set(js._wsd.__all__)
 
 
 # -- what each shape promises ---------------------------------------------------------------------
