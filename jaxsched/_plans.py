@@ -204,19 +204,21 @@ def _stretch(at: Any, new: Any, old: Any, t: jax.Array) -> jax.Array:
 class _Extend(Schedule):
     kind = "extend"
     params = ("schedule", "at", "horizon", "planned_horizon")
-    # The argument `horizon` is stored under its own name, which hides the `Schedule.horizon`
-    # property on this class: the argument is the extended schedule's horizon (an int, or the
-    # traced value under `jax.vmap`).
-    horizon = None
+    # The argument `horizon` is stored as `new_horizon`, so that `Schedule.horizon` stays the
+    # property: an int, or None where the argument is traced (under `jax.vmap` or `jax.jit`).
+    attrs = {"horizon": "new_horizon"}
+
+    def _horizon(self):
+        return step_count(self.new_horizon)
 
     def _at(self, t):
         # One evaluation of the schedule (so nested extends grow the program linearly, not by
         # doubling it), at a float step: `t` itself before `at` (exact up to 2**24, or 2**53 for
         # 64-bit steps), the stretched position after it.
         u = t.astype(jnp.float64 if t.dtype.itemsize == 8 else jnp.float32)
-        at, new, old = (as_count(x, t) for x in (self.at, self.horizon, self.planned_horizon))
+        at, new, old = (as_count(x, t) for x in (self.at, self.new_horizon, self.planned_horizon))
         zero = jnp.zeros((), t.dtype)
-        stretch = _stretch(self.at, self.horizon, self.planned_horizon, u)
+        stretch = _stretch(self.at, self.new_horizon, self.planned_horizon, u)
         # The stretched position, exact at `at` and at the new horizon (where it is the old one).
         inside = at.astype(u.dtype) + jnp.maximum(t - at, zero).astype(u.dtype) * stretch
         inside = jnp.where(t >= new, old.astype(u.dtype), jnp.minimum(inside, old.astype(u.dtype)))

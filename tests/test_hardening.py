@@ -336,3 +336,19 @@ def test_the_eager_cache_is_bounded_by_a_small_count():
     before = _eager.compiled.cache_info().currsize
     float(js.constant(0.123456)(1))  # a value called eagerly is cached
     assert _eager.compiled.cache_info().currsize <= min(before + 1, 64)
+
+
+def test_extend_with_a_traced_horizon_has_no_known_horizon():
+    """The argument hid the `horizon` property: it read as a tracer (docs: an int or None), and
+    a staircase of it failed to build."""
+    plan = js.warmup(js.cosine_annealing(1.0, 90), 10)
+    assert js.extend(plan, 50, 200).horizon == 200
+
+    @jax.jit
+    def f(horizon):
+        e = js.extend(plan, 50, horizon)
+        assert e.horizon is None
+        return js.extend(js.staircase(e, 10), 60, 500, planned_horizon=200)(75)
+
+    known = js.extend(js.staircase(js.extend(plan, 50, 200), 10), 60, 500)
+    assert float(f(200)) == float(known(75))
