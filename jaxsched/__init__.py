@@ -46,6 +46,7 @@ from ._groups import param_labels as param_labels
 from ._laws import LossCurve as LossCurve
 from ._laws import LossLaw as LossLaw
 from ._laws_fit import fit_loss_law as fit_loss_law
+from ._laws_search import optimize_schedule as optimize_schedule
 from ._optstate import hyperparams as hyperparams
 from ._optstate import learning_rate as learning_rate
 from ._plans import cooldown as cooldown
@@ -121,6 +122,7 @@ __all__ = [
     "LossCurve",
     "LossLaw",
     "fit_loss_law",
+    "optimize_schedule",
     "plot",
     "BatchRamp",
     "batch_ramp",

@@ -28,26 +28,38 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _laws
-from ._laws import FORMS, Changes, LossCurve, LossLaw
+from ._laws import FORMS, LossCurve, LossLaw
 
 __all__ = ["fit_loss_law"]
 
 # The grid of starting points of the nonlinear parameters (in the papers' ranges).
 _GRID = {
-    "alpha": (0.25, 0.5, 0.8),
+    "alpha": (0.3, 0.6),
     "C": (0.5, 2.0, 8.0),
-    "beta": (0.3, 0.6, 1.2),
-    "gamma": (0.3, 0.6),
+    "beta": (0.3, 0.8),
+    "gamma": (0.4, 0.8),
 }
 
 
-class _Curve(NamedTuple):
-    """What a fit needs of one curve's logged points (all of it fixed by the schedule)."""
+class _Problem(NamedTuple):
+    """Everything a fit needs of the logged points of all curves, fixed by their schedules.
+
+    The multi-power sum of each point is cut into rows of `_WIDTH` terms: row r holds terms of
+    point ``row_point[r]``, and ``gap`` = S_k(t) (0 for padding), ``change`` = eta_k - eta_{k-1}
+    and ``log_eta`` = log eta_k of each of its terms: one kernel for every curve and point,
+    and only the terms with k <= t.
+    """
 
     log_loss: jax.Array
-    s1: jax.Array  # S_1(t) at the logged steps
+    s1: jax.Array  # S_1(t) at each point
     extra: jax.Array  # multi_power: LD's zero-rate terms; momentum: S_2(t)
-    changes: Changes | None  # multi_power only
+    gap: jax.Array | None  # [rows, _WIDTH], multi_power only
+    change: jax.Array | None
+    log_eta: jax.Array | None
+    row_point: jax.Array | None
+
+
+_WIDTH = 1024
 
 
 # -- input ----------------------------------------------------------------------------------------
@@ -74,62 +86,120 @@ def _as_curves(curves: Any, form: str) -> list[LossCurve]:
     return out
 
 
-def _prepare(curve: LossCurve, form: str, every: int) -> tuple[_Curve, Any]:
-    """One curve's fixed quantities at every `every`-th logged point, and its static groups."""
-    steps = curve.steps[::every]
-    rates = jnp.asarray(curve.rates)
-    cumulative = jnp.cumsum(rates)
-    t = jnp.asarray(steps)
-    log_loss = jnp.log(jnp.asarray(curve.loss[::every]))
+def _problem(curves: list[LossCurve], form: str, every: int) -> _Problem:
+    """The fit's fixed quantities at every `every`-th logged point of each curve, in NumPy
+    float64 (no compilation; the same quantities `_laws` computes in JAX for `predict`)."""
+    log_loss, s1, extra = [], [], []
+    rows: list[tuple[np.ndarray, ...]] = []
+    for curve in curves:
+        steps, rates = curve.steps[::every], curve.rates
+        cumulative = np.cumsum(rates)
+        log_loss.append(np.log(curve.loss[::every]))
+        s1.append(cumulative[steps])
+        if form == "momentum":
+            extra.append(_momentum_s2(rates)[steps])
+            continue
+        drops = np.concatenate([[0.0], np.cumsum(np.where(rates[1:] == 0, np.diff(rates), 0))])
+        first = np.searchsorted(cumulative, cumulative[steps], side="left")
+        extra.append(drops[np.maximum(first - 1, 0)])  # the zero-rate terms (`_laws`)
+        k = np.flatnonzero(np.diff(rates) * (rates[1:] > 0)) + 1  # changes, to eta_k > 0
+        for t in steps:
+            live = k[k <= t]
+            rows.append((cumulative[t] - cumulative[live - 1], rates[live] - rates[live - 1],
+                         np.log(rates[live])))
+    points = [np.concatenate(x) for x in (log_loss, s1, extra)]
     if form == "momentum":
-        return _Curve(log_loss, cumulative[t], _laws.momentum_s2(rates)[t], None), None
-    found, k = _laws.changes(rates)
-    zero = _laws.zero_rate_terms(rates, cumulative, t)
-    return _Curve(log_loss, cumulative[t], zero, found), _laws.groups(k, steps, count=4)
+        return _Problem(*(jnp.asarray(x) for x in points), None, None, None, None)
+    return _Problem(*(jnp.asarray(x) for x in points), *_pack(rows))
+
+
+def _pack(rows: Sequence[tuple[np.ndarray, ...]]) -> tuple[jax.Array, ...]:
+    """Each point's terms cut into rows of `_WIDTH` (zero-padded), and each row's point."""
+    counts = [max(1, -(-r[0].size // _WIDTH)) for r in rows]
+    total = sum(counts)
+    packed = [np.zeros((total, _WIDTH)) for _ in range(3)]
+    row_point = np.repeat(np.arange(len(rows)), counts)
+    start = 0
+    for terms, count in zip(rows, counts):
+        n = terms[0].size
+        for array, values in zip(packed, terms):
+            flat = array[start:start + count].reshape(-1)
+            flat[:n] = values
+            array[start:start + count] = flat.reshape(count, _WIDTH)
+        start += count
+    return (*(jnp.asarray(a) for a in packed), jnp.asarray(row_point))
+
+
+def _momentum_s2(rates: np.ndarray) -> np.ndarray:
+    """S_2(t) at every step (see `_laws.momentum_s2`), by the recursion, in blocks of steps."""
+    drops = np.concatenate([[0.0], rates[:-1] - rates[1:]])
+    m = np.empty_like(rates)
+    carry, block = 0.0, 256
+    powers = _laws.MOMENTUM_DECAY ** np.arange(1, block + 1)
+    for i in range(0, rates.size, block):
+        d = drops[i:i + block]
+        n = d.size
+        # m_{i+j} = lambda^(j+1) m_{i-1} + sum_{l<=j} lambda^(j-l) d_l, exact within a block
+        weights = np.tril(_laws.MOMENTUM_DECAY ** np.subtract.outer(np.arange(n), np.arange(n)))
+        m[i:i + n] = powers[:n] * carry + weights @ d
+        carry = m[i + n - 1]
+    return np.cumsum(m)
 
 
 # -- the models: predictions and their Jacobians --------------------------------------------------
 
 
-def _model(theta: jax.Array, data: list[_Curve], groups: tuple[Any, ...], form: str
+def _multi_power_ld(C: jax.Array, beta: jax.Array, gamma: jax.Array, p: _Problem,
+                    jacobian: bool) -> jax.Array:
+    """LD at every point ([points]; with `jacobian`, [points, 4]: LD and its derivatives with
+    respect to log C, log beta, log gamma), from the packed terms (see `_laws.multi_power_ld`
+    for the formula, and the same derivatives)."""
+    assert p.gap is not None and p.change is not None and p.log_eta is not None
+    assert p.row_point is not None
+    x = C * jnp.exp(-gamma * p.log_eta) * p.gap
+    log1p = jnp.log1p(x)
+    kept = jnp.exp(-beta * log1p)
+    parts = [jnp.sum(p.change * (1.0 - kept), axis=1)]
+    if jacobian:
+        slope = beta * kept * x / (1.0 + x) * p.change
+        parts += [jnp.sum(slope, axis=1), beta * jnp.sum(p.change * kept * log1p, axis=1),
+                  -gamma * jnp.sum(slope * p.log_eta, axis=1)]
+    rows = jnp.stack(parts, axis=1)
+    total = jax.ops.segment_sum(rows, p.row_point, num_segments=p.s1.shape[0],
+                                indices_are_sorted=True)
+    return total if jacobian else total[:, 0]
+
+
+def _model(theta: jax.Array, p: _Problem, form: str, jacobian: bool = True
            ) -> tuple[jax.Array, jax.Array]:
-    """Predictions at every point and their Jacobian with respect to `theta`.
+    """Predictions at every point and their Jacobian with respect to `theta` (without
+    `jacobian`: only the columns of the parameters that enter linearly are right).
 
     theta: multi_power ``[L0, A, log alpha, B, log C, log beta, log gamma]``, momentum
     ``[L0, A, log alpha, C]`` (the parameters that must be positive, by their logarithm).
     """
-    s1 = jnp.concatenate([d.s1 for d in data])
-    extra = jnp.concatenate([d.extra for d in data])
     alpha = jnp.exp(theta[2])
-    power = s1 ** -alpha
-    common = [jnp.ones_like(s1), power, -theta[1] * power * jnp.log(s1) * alpha]
+    power = p.s1 ** -alpha
+    common = [jnp.ones_like(p.s1), power, -theta[1] * power * jnp.log(p.s1) * alpha]
     if form == "momentum":
-        pred = theta[0] + theta[1] * power - theta[3] * extra
-        return pred, jnp.stack(common + [-extra], axis=1)
-
-    def ld(nonlinear: jax.Array) -> tuple[jax.Array, jax.Array]:
-        C, beta, gamma = jnp.exp(nonlinear)
-        value = jnp.concatenate([_laws.multi_power_ld(C, beta, gamma, _changes(d), d.s1, g)
-                                 for d, g in zip(data, groups)]) + extra
-        return value, value
-
-    jac, value = jax.jacfwd(ld, has_aux=True)(theta[4:])
+        pred = theta[0] + theta[1] * power - theta[3] * p.extra
+        return pred, jnp.stack(common + [-p.extra], axis=1)
+    C, beta, gamma = jnp.exp(theta[4:])
+    ld = _multi_power_ld(C, beta, gamma, p, jacobian)
+    value = (ld[:, 0] if jacobian else ld) + p.extra
     pred = theta[0] + theta[1] * power + theta[3] * value
-    return pred, jnp.concatenate([jnp.stack(common + [value], axis=1), theta[3] * jac], axis=1)
+    columns = jnp.stack(common + [value], axis=1)
+    if not jacobian:
+        return pred, columns
+    return pred, jnp.concatenate([columns, theta[3] * ld[:, 1:]], axis=1)
 
 
-def _changes(curve: _Curve) -> Changes:
-    assert curve.changes is not None  # a multi_power curve
-    return curve.changes
-
-
-def _residuals(theta: jax.Array, data: list[_Curve], groups: tuple[Any, ...], form: str
+def _residuals(theta: jax.Array, p: _Problem, form: str, jacobian: bool = True
                ) -> tuple[jax.Array, jax.Array]:
     """log(loss) - log(prediction) and its Jacobian (a non-positive prediction: +inf)."""
-    pred, jac = _model(theta, data, groups, form)
+    pred, jac = _model(theta, p, form, jacobian)
     ok = pred > 0
-    log_loss = jnp.concatenate([d.log_loss for d in data])
-    r = jnp.where(ok, log_loss - jnp.log(jnp.where(ok, pred, 1.0)), jnp.inf)
+    r = jnp.where(ok, p.log_loss - jnp.log(jnp.where(ok, pred, 1.0)), jnp.inf)
     return r, -jac / jnp.where(ok, pred, 1.0)[:, None]
 
 
@@ -147,8 +217,7 @@ def _grid(form: str) -> np.ndarray:
     return np.log(np.array(list(itertools.product(*(_GRID[n] for n in names)))))
 
 
-def _complete(nonlinear: jax.Array, data: list[_Curve], groups: tuple[Any, ...], form: str
-              ) -> jax.Array:
+def _complete(nonlinear: jax.Array, p: _Problem, form: str) -> jax.Array:
     """theta from its nonlinear part, the linear parameters by relative least squares."""
     if form == "momentum":
         theta = jnp.array([0.0, 0.0, nonlinear[0], 0.0])
@@ -156,10 +225,12 @@ def _complete(nonlinear: jax.Array, data: list[_Curve], groups: tuple[Any, ...],
     else:
         theta = jnp.concatenate([jnp.array([0.0, 0.0, nonlinear[0], 0.0]), nonlinear[1:]])
         linear = (0, 1, 3)
-    pred, jac = _model(theta, data, groups, form)
-    loss = jnp.exp(jnp.concatenate([d.log_loss for d in data]))
+    _, jac = _model(theta, p, form, jacobian=False)
+    loss = jnp.exp(p.log_loss)
     features = jac[:, jnp.array(linear)] / loss[:, None]
-    solution = jnp.linalg.lstsq(features, jnp.ones_like(loss))[0]
+    gram = features.T @ features
+    solution = jnp.linalg.solve(gram + 1e-12 * jnp.trace(gram) * jnp.eye(3),
+                                features.T @ jnp.ones_like(loss))
     return theta.at[jnp.array(linear)].set(solution)
 
 
@@ -177,7 +248,7 @@ class _State(NamedTuple):
 
 
 def _levenberg_marquardt(residuals: Callable[[jax.Array], tuple[jax.Array, jax.Array]],
-                         theta: jax.Array, delta: float, max_iter: int) -> _State:
+                         theta: jax.Array, delta: float, max_iter: int, tol: float) -> _State:
     """Minimises the summed Huber loss of `residuals` from `theta` (see the module docstring)."""
 
     def cond(s: _State) -> jax.Array:
@@ -194,7 +265,7 @@ def _levenberg_marquardt(residuals: Callable[[jax.Array], tuple[jax.Array, jax.A
         r, jac = residuals(theta)
         f = _huber(r, delta)
         better = jnp.isfinite(f) & (f < s.f)
-        small = (s.f - f <= 1e-10 * s.f) | (jnp.max(jnp.abs(step)) <= 1e-9)
+        small = (s.f - f <= tol * s.f) | (jnp.max(jnp.abs(step)) <= 1e-9)
         converged = (better & small) | (s.mu > 1e12) | (jnp.max(jnp.abs(grad)) <= 1e-14)
 
         def pick(new: jax.Array, old: jax.Array) -> jax.Array:
@@ -209,28 +280,24 @@ def _levenberg_marquardt(residuals: Callable[[jax.Array], tuple[jax.Array, jax.A
     return jax.lax.while_loop(cond, body, start)
 
 
-@functools.partial(jax.jit, static_argnames=("groups", "form", "starts", "max_iter"))
-def _search(data: list[_Curve], groups: tuple[Any, ...], form: str, delta: float, starts: int,
-            max_iter: int) -> jax.Array:
+@functools.partial(jax.jit, static_argnames=("form", "starts", "max_iter"))
+def _search(p: _Problem, form: str, delta: float, starts: int, max_iter: int) -> jax.Array:
     """Stages 1 and 2 of the fit (module docstring): the best theta found on a subsample."""
-    candidates = jax.vmap(lambda n: _complete(n, data, groups, form))(jnp.asarray(_grid(form)))
-    objective = jax.vmap(lambda t: _huber(_residuals(t, data, groups, form)[0], delta))
-    scores = objective(candidates)
+    candidates = jax.vmap(lambda n: _complete(n, p, form))(jnp.asarray(_grid(form)))
+    scores = jax.vmap(lambda t: _huber(_residuals(t, p, form, False)[0], delta))(candidates)
     best = candidates[jnp.argsort(jnp.where(jnp.isfinite(scores), scores, jnp.inf))[:starts]]
     fitted = jax.vmap(lambda t: _levenberg_marquardt(
-        lambda x: _residuals(x, data, groups, form), t, delta, max_iter))(best)
+        lambda x: _residuals(x, p, form), t, delta, min(max_iter, 30), 1e-6))(best)
     return fitted.theta[jnp.argmin(jnp.where(jnp.isfinite(fitted.f), fitted.f, jnp.inf))]
 
 
-@functools.partial(jax.jit, static_argnames=("groups", "form", "max_iter"))
-def _refine(theta: jax.Array, data: list[_Curve], groups: tuple[Any, ...], form: str,
-            delta: float, max_iter: int) -> _State:
-    return _levenberg_marquardt(lambda x: _residuals(x, data, groups, form), theta, delta,
-                                max_iter)
+@functools.partial(jax.jit, static_argnames=("form", "max_iter"))
+def _refine(theta: jax.Array, p: _Problem, form: str, delta: float, max_iter: int) -> _State:
+    return _levenberg_marquardt(lambda x: _residuals(x, p, form), theta, delta, max_iter, 1e-10)
 
 
 def fit_loss_law(curves: Sequence[LossCurve | tuple[Any, Any, Any]], form: str = "multi_power",
-                 *, huber_delta: float = 1e-3, starts: int = 4, max_iter: int = 100) -> LossLaw:
+                 *, huber_delta: float = 1e-3, starts: int = 3, max_iter: int = 100) -> LossLaw:
     """Fits a loss law to logged training runs.
 
     Minimises, in float64, the summed Huber loss (``huber_delta``) of ``log(loss) -
@@ -263,12 +330,8 @@ def fit_loss_law(curves: Sequence[LossCurve | tuple[Any, Any, Any]], form: str =
     if not (isinstance(huber_delta, (int, float)) and huber_delta > 0):
         raise ValueError(f"huber_delta must be a number > 0, got huber_delta={huber_delta!r}")
     with jax.enable_x64(True):
-        coarse = [_prepare(c, form, 4) for c in data]
-        fine = [_prepare(c, form, 1) for c in data]
-        theta = _search([c for c, _ in coarse], tuple(g for _, g in coarse), form,
-                        float(huber_delta), starts, max_iter)
-        state = _refine(theta, [c for c, _ in fine], tuple(g for _, g in fine), form,
-                        float(huber_delta), max_iter)
+        theta = _search(_problem(data, form, 4), form, float(huber_delta), starts, max_iter)
+        state = _refine(theta, _problem(data, form, 1), form, float(huber_delta), max_iter)
         theta, f, converged = (np.asarray(state.theta), float(state.f),
                                bool(state.converged))
     if not converged or not np.isfinite(f):
