@@ -8,6 +8,7 @@ renamed, so that a 0.1 keyword raises a TypeError naming its new spelling and a 
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from . import _spellings
 if TYPE_CHECKING:
     from ._schedule import Schedule
 
-__all__ = ["RENAMED", "register", "renamed"]
+__all__ = ["RENAMED", "moved", "register", "renamed"]
 
 # Public constructor name -> the function that builds it (used by `from_config`).
 _CONSTRUCTORS: dict[str, Callable[..., Schedule]] = {}
@@ -66,3 +67,25 @@ def renamed(**old_to_new: str) -> Callable[[Callable[..., Schedule]], Callable[.
         return constructor
 
     return decorate
+
+
+def moved(module: str, names: dict[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` for classes that moved to another module of the package.
+
+    A pickle names a schedule's class by the module that defined it when it was written (e.g.
+    ``jaxsched._schedule._Binary`` in 1.0); the old module answers for it on first use.
+
+    Args:
+      module: the old module's ``__name__``.
+      names: class name -> the module it lives in now (``"._arithmetic"``).
+
+    Returns:
+      The function to assign to the old module's ``__getattr__``.
+    """
+
+    def __getattr__(name: str) -> Any:
+        if name in names:
+            return getattr(importlib.import_module(names[name], __package__), name)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__

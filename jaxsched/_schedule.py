@@ -31,6 +31,7 @@ from ._fields import declare, field
 # The registry and the step helpers, which the shape modules import from here with `Schedule`.
 from ._registry import _CONSTRUCTORS as _CONSTRUCTORS
 from ._registry import RENAMED as RENAMED
+from ._registry import moved
 from ._registry import register as register
 from ._registry import renamed as renamed
 from ._steps import as_count as as_count
@@ -286,11 +287,5 @@ def _arithmetic(op: str, left: Any, right: Any) -> Schedule:
     return binary_op(op, left, right)
 
 
-if not TYPE_CHECKING:
-    def __getattr__(name: str) -> Any:
-        """1.0 pickles of arithmetic name their class ``jaxsched._schedule._Binary``."""
-        if name == "_Binary":
-            from ._arithmetic import _Binary
-
-            return _Binary
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+if not TYPE_CHECKING:  # 1.0 pickles of arithmetic name their class jaxsched._schedule._Binary
+    __getattr__ = moved(__name__, {"_Binary": "._arithmetic"})
