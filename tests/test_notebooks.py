@@ -1,10 +1,9 @@
-"""The colab/ notebooks: 01-04 stored with the outputs of a full-mode run, a set-up cell that
-finds or installs jaxsched, and each runs top to bottom (quick sizes).
+"""The colab/ notebooks: 01-04 stored with the outputs of a full-mode run, a short set-up cell
+that installs jaxsched where it is missing (on Colab), and each runs top to bottom (quick sizes).
 
 The set-up cell (the first code cell) is run on its own, through IPython's input transformer with
-``%pip`` recorded instead of run, in each situation it handles: jaxsched already importable, a
-checkout around the notebook, neither (install from ``JAXSCHED_REPO``, which the environment
-variable of that name overrides), and an install that fails.
+``%pip`` recorded instead of run, in both situations: jaxsched importable (a checkout, an install)
+and missing (a fresh Colab runtime: install from the repository).
 
 Each notebook is executed with nbclient in a fresh kernel started from *this* interpreter
 (`sys.executable`), through a kernelspec written to a temporary folder, so the test does not
@@ -15,7 +14,6 @@ depend on which kernels the machine has installed. The kernel runs in the reposi
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import os
 import re
@@ -93,42 +91,30 @@ def test_no_output_shows_a_path_of_the_machine_that_ran_it(path):
 # Modules the notebooks may import, and the distribution that provides each (jax, numpy and optax
 # come with jaxsched itself).
 OPTIONAL_MODULES = {"matplotlib": "matplotlib", "sklearn": "scikit-learn", "tqdm": "tqdm"}
+REPOSITORY = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
 
 
-def run_setup_cell(source: str, monkeypatch, cwd: Path, *, importable: bool,
-                   install_works: bool = True) -> tuple[list[str], dict]:
+def run_setup_cell(source: str, monkeypatch, *, importable: bool) -> list[str]:
     """Runs a set-up cell as IPython would, with ``%pip`` recorded instead of run.
 
     The cell is transformed by IPython's own input transformer (``%pip ...`` becomes
-    ``get_ipython().run_line_magic("pip", ...)``) and the magic's line is expanded as IPython
-    expands it (``{name}`` from the cell's namespace). With ``importable=False`` jaxsched does not
-    import until the recorded ``%pip`` "installs" it (unless ``install_works=False``).
+    ``get_ipython().run_line_magic("pip", ...)``). With ``importable=False``, ``import jaxsched``
+    fails, as on a fresh Colab runtime. Returns the recorded ``%pip`` lines.
     """
     from IPython.core.inputtransformer2 import TransformerManager
-    from IPython.utils.text import DollarFormatter
 
-    real_find_spec = importlib.util.find_spec
-    installed = [importable]
     pip_lines: list[str] = []
-    namespace: dict = {}
 
     class Shell:
         def run_line_magic(self, name, line):
             assert name == "pip"
-            pip_lines.append(DollarFormatter().vformat(line, [], namespace))
-            installed[0] = install_works
+            pip_lines.append(line)
 
-    def find_spec(name, *args, **kwargs):
-        if name == "jaxsched" and not installed[0]:
-            return None
-        return real_find_spec(name, *args, **kwargs)
-
-    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
-    monkeypatch.chdir(cwd)
-    namespace["get_ipython"] = Shell
+    if not importable:
+        monkeypatch.setitem(sys.modules, "jaxsched", None)  # `import jaxsched` raises
     code = TransformerManager().transform_cell(source)
-    exec(compile(code, "set-up cell", "exec"), namespace)
-    return pip_lines, namespace
+    exec(compile(code, "set-up cell", "exec"), {"get_ipython": Shell})
+    return pip_lines
 
 
 def pip_requirement(line: str):
@@ -141,64 +127,35 @@ def pip_requirement(line: str):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_setup_cell_uses_an_importable_jaxsched_as_it_is(path, monkeypatch, tmp_path, capsys):
-    pytest.importorskip("IPython", reason="needs the notebooks extra")
-    pip_lines, _ = run_setup_cell(code_cells(path)[0], monkeypatch, tmp_path, importable=True)
-    assert pip_lines == []
-    assert capsys.readouterr().out == "jaxsched: a source checkout\n"  # not the machine's path
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_setup_cell_installs_the_checkout_it_sits_in(path, monkeypatch):
-    pytest.importorskip("IPython", reason="needs the notebooks extra")
-    monkeypatch.setenv("JAXSCHED_REPO", "git+https://example.org/not/this")
-    for cwd in (ROOT / "colab", ROOT):  # Jupyter runs a notebook in its folder; nbclient here
-        pip_lines, namespace = run_setup_cell(code_cells(path)[0], monkeypatch, cwd,
-                                              importable=False)
-        (line,) = pip_lines
-        requirement = pip_requirement(line)
-        assert requirement.name == "jaxsched" and requirement.url == ROOT.as_uri()
-        assert requirement.extras == {namespace["EXTRAS"]}
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_setup_cell_installs_from_jaxsched_repo_outside_a_checkout(path, monkeypatch, tmp_path):
+def test_the_setup_cell_is_short_and_uses_an_importable_jaxsched(path, monkeypatch, capsys):
     pytest.importorskip("IPython", reason="needs the notebooks extra")
     source = code_cells(path)[0]
-    # a folder inside some other project: its pyproject.toml does not name jaxsched
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "other"\n')
-    (tmp_path / "colab").mkdir()
-    monkeypatch.delenv("JAXSCHED_REPO", raising=False)
-    pip_lines, namespace = run_setup_cell(source, monkeypatch, tmp_path / "colab",
-                                          importable=False)
-    default = namespace["JAXSCHED_REPO"]
-    assert pip_requirement(pip_lines[0]).url == default
-    assert default.startswith("git+https://") and "OWNER" not in default
-    assert source.count(default) == 1  # the address is written in one place, at the top
-    first_statement = next(line for line in source.splitlines() if not line.startswith("#"))
-    assert first_statement.startswith("JAXSCHED_REPO = ")
+    assert len(source.splitlines()) <= 4 and max(map(len, source.splitlines())) <= 100
+    assert run_setup_cell(source, monkeypatch, importable=True) == []
+    assert capsys.readouterr().out == ""  # in a checkout or an install: nothing to do or say
 
-    fork = "git+https://example.org/someone/jaxsched@branch"
-    monkeypatch.setenv("JAXSCHED_REPO", fork)  # the environment variable overrides it
-    pip_lines, _ = run_setup_cell(source, monkeypatch, tmp_path, importable=False)
-    requirement = pip_requirement(pip_lines[0])
-    assert requirement.name == "jaxsched" and requirement.url == fork
 
-    with pytest.raises(ImportError, match="set JAXSCHED_REPO"):  # a failed install says so
-        run_setup_cell(source, monkeypatch, tmp_path, importable=False, install_works=False)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_setup_cell_installs_from_the_repository_where_jaxsched_is_missing(path,
+                                                                              monkeypatch):
+    pytest.importorskip("IPython", reason="needs the notebooks extra")
+    (line,) = run_setup_cell(code_cells(path)[0], monkeypatch, importable=False)
+    requirement = pip_requirement(line)
+    assert requirement.name == "jaxsched" and requirement.url == f"git+{REPOSITORY}"
+    assert len(requirement.extras) == 1
 
 
 def test_setup_cells_agree_and_install_what_each_notebook_imports():
-    """One set-up cell in four copies, differing only in the extra each notebook needs."""
+    """One set-up cell in every notebook, differing only in the extra each notebook needs."""
     pytest.importorskip("IPython", reason="needs the notebooks extra")
     from IPython.core.inputtransformer2 import TransformerManager
     from packaging.requirements import Requirement
 
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "optional-dependencies"]
-    pattern = re.compile(r'^EXTRAS = "(\w+)"', re.M)
+    pattern = re.compile(r"jaxsched\[(\w+)\]")
     cells = {path.stem: code_cells(path) for path in NOTEBOOKS}
-    templates = {pattern.sub('EXTRAS = "?"', cells[name][0]) for name in cells}
+    templates = {pattern.sub("jaxsched[?]", cells[name][0]) for name in cells}
     assert len(templates) == 1
     for name, cells_ in cells.items():
         (extra,) = pattern.findall(cells_[0])
