@@ -8,7 +8,7 @@ and compared as integers; only then are positions turned into float fractions (s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -28,10 +28,8 @@ from ._numerics import (
     promote_step,
     quotient,
 )
+from ._registry import moved
 from ._schedule import Schedule, as_count, as_float, float_dtype, register, renamed, step_count
-
-# 1.0 pickles name the WSD class jaxsched._decays._WarmupStableDecay: it lives in _wsd now.
-from ._wsd import _WarmupStableDecay as _WarmupStableDecay  # noqa: F401
 
 __all__ = [
     "constant",
@@ -597,3 +595,7 @@ def tanh_decay(init_value: ArrayLike, steps: ArrayLike, end_value: ArrayLike = 0
     return _TanhDecay(init_value=check.real("init_value", init_value),
                       steps=check.length("steps", steps),
                       end_value=check.real("end_value", end_value), lower=lower, upper=upper)
+
+
+if not TYPE_CHECKING:  # 1.0 pickles name the WSD class jaxsched._decays._WarmupStableDecay
+    __getattr__ = moved(__name__, {"_WarmupStableDecay": "._wsd"})
