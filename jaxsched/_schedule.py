@@ -73,11 +73,8 @@ class Schedule:
       the constructor's arguments only; nothing computed or compiled on the side changes what a
       schedule is (``==``, ``hash``, ``repr``, pickle).
 
-    A shape or combinator is a subclass that names its public constructor (``class
-    _TanhDecay(Schedule, kind="tanh_decay")``), declares the constructor's arguments once, in
-    order, as annotated fields (``field(static=True)`` for structure rather than numbers; see
-    CONTRIBUTING.md), and implements `_at`, the value at a prepared step (see `prepare_step`), and
-    `_horizon`.
+    A schedule of your own: lift a function of the step with `schedule`. (Adding a shape or a
+    combinator to jaxsched itself is described in the repository's CONTRIBUTING.md.)
     """
 
     kind: ClassVar[str] = "schedule"
