@@ -169,7 +169,7 @@ def _evaluate_gathered(treedef: Any, stacked: list[tuple[Any, bool]], position: 
 
 
 @register
-def join(schedules: Sequence[Schedule], boundaries: Any) -> Schedule:
+def join(schedules: Sequence[Schedule], boundaries: Sequence[int] | ArrayLike) -> Schedule:
     """Run schedules one after another, each from its own step 0.
 
     With boundaries ``b_1 <= … <= b_{n-1}`` (and ``b_0 = 0``), piece ``i`` is active on
@@ -244,7 +244,8 @@ class _PiecewiseConstant(Schedule):
 
 
 @register
-def piecewise_constant(boundaries: Any, values: Any) -> Schedule:
+def piecewise_constant(boundaries: Sequence[int] | ArrayLike,
+                       values: Sequence[float] | ArrayLike) -> Schedule:
     """A constant value between boundaries.
 
     .. math:: \\eta_t = v_i, \\quad i = \\#\\{j : b_j \\le t\\}
@@ -299,7 +300,8 @@ class _PiecewiseLinear(Schedule):
 
 
 @register
-def piecewise_linear(boundaries: Any, values: Any) -> Schedule:
+def piecewise_linear(boundaries: Sequence[int] | ArrayLike,
+                     values: Sequence[float] | ArrayLike) -> Schedule:
     """Linear interpolation between knots ``(boundaries[i], values[i])``, flat outside.
 
     .. math:: \\eta_t = v_i + (v_{i+1} - v_i)\\,\\frac{t - b_i}{b_{i+1} - b_i},

@@ -8,6 +8,7 @@ and compared as integers; only then are positions turned into float fractions (s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import jax
@@ -190,7 +191,8 @@ class _MultistepDecay(Schedule, kind="multistep_decay"):
 
 @register
 @renamed(milestones="boundaries")
-def multistep_decay(init_value: ArrayLike, boundaries: Any, gamma: ArrayLike = 0.1) -> Schedule:
+def multistep_decay(init_value: ArrayLike, boundaries: Sequence[int] | ArrayLike,
+                    gamma: ArrayLike = 0.1) -> Schedule:
     """Multiply the value by `gamma` at each boundary.
 
     .. math:: \\eta_t = v_0 \\cdot \\gamma^{\\#\\{i : b_i \\le t\\}}
@@ -218,12 +220,12 @@ def multistep_decay(init_value: ArrayLike, boundaries: Any, gamma: ArrayLike = 0
     gamma = check.positive("gamma", gamma)
     if not any(check.is_traced(x) for x in (init_value, boundaries, gamma)):
         # gamma**n is computed first, then multiplied by init_value: both must be finite.
-        growth = np.max(np.maximum(np.asarray(gamma, np.float64), 1.0) ** len(boundaries))
+        growth = np.max(np.maximum(np.asarray(gamma, np.float64), 1.0) ** np.size(boundaries))
         largest = growth * max(np.max(np.abs(init_value)), 1.0)
         if not largest <= 0.999 * check.FLOAT32_MAX:  # a margin for float32's rounding
             raise ValueError(
                 f"gamma must keep the value within float32's range after the last boundary "
-                f"(max(|init_value|, 1) * gamma**{len(boundaries)} = {largest:.4g}), got "
+                f"(max(|init_value|, 1) * gamma**{np.size(boundaries)} = {largest:.4g}), got "
                 f"gamma={gamma!r}")
     return _MultistepDecay(init_value=init_value, boundaries=boundaries, gamma=gamma)
 

@@ -107,7 +107,8 @@ class _Interleave(Schedule, kind="interleave"):
 
 
 @register
-def interleave(schedules: Sequence[Schedule], boundaries: Any, period: ArrayLike) -> Schedule:
+def interleave(schedules: Sequence[Schedule], boundaries: Sequence[int] | ArrayLike,
+               period: ArrayLike) -> Schedule:
     """Switch between schedules by the position in a repeating pattern; each sees the step itself.
 
     With ``r = t mod P`` and ``b_0 = 0``, schedule ``i`` is active where ``b_i <= r < b_{i+1}``
