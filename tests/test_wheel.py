@@ -50,10 +50,12 @@ def test_the_sdist_and_the_wheel_carry_the_package_and_the_licence(dist):
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         metadata = archive.read(f"jaxsched-{VERSION}.dist-info/METADATA").decode()
+        entry_points = archive.read(f"jaxsched-{VERSION}.dist-info/entry_points.txt").decode()
     assert {"jaxsched/__init__.py", "jaxsched/py.typed",
             f"jaxsched-{VERSION}.dist-info/licenses/LICENSE"} <= names
     assert not [n for n in names if n.startswith(("tests/", "docs/", "colab/"))]
     assert "License-Expression: Apache-2.0" in metadata
+    assert "jaxsched = jaxsched.__main__:script" in entry_points  # the `jaxsched` command
     assert re.search(r"^Project-URL: Repository, https://", metadata, re.M)
     with tarfile.open(sdist) as archive:
         members = {Path(m).relative_to(f"jaxsched-{VERSION}").as_posix()
@@ -92,3 +94,9 @@ def test_the_wheel_installs_in_a_fresh_venv_and_runs_the_quickstart(dist, tmp_pa
     assert [line.split(":")[0] for line in lines] == ["step 0", "step 250", "step 500",
                                                       "step 750"], out
     assert all(re.fullmatch(r"step \d+: loss \S+, lr \S+", line) for line in lines), out
+    # the `jaxsched` command pip installed beside the interpreter
+    config = tmp_path / "linear.json"
+    config.write_text('{"kind": "linear", "init_value": 0.1, "end_value": 0.0, "steps": 10}')
+    shown = run(str(venv / "bin" / "jaxsched"), "show", str(config), "--no-chart", cwd=tmp_path,
+                env=env).stdout
+    assert shown.startswith("linear(init_value=0.1, end_value=0.0, steps=10)\n"), shown
