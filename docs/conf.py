@@ -229,6 +229,8 @@ def readable_signature(app, what, name, obj, options, signature, return_annotati
             return None
         return _FORWARD_REF.sub(r"\1", text).replace("jax.typing.ArrayLike", "ArrayLike")
 
+    if what == "class" and obj is jaxsched.Schedule:  # built by the constructors, never directly
+        return "", None
     return short(signature), short(return_annotation)
 
 

@@ -176,6 +176,7 @@ class Schedule:
         return cached
 
     def __call__(self, step: ArrayLike) -> jax.Array:
+        """The value at `step` (a number or an array of steps; see "Calling it" above)."""
         eager = self.__dict__.get("_eager")
         if eager is not None and type(step) is int:  # a logging loop's call: nothing to check
             return eager(step)
