@@ -93,7 +93,7 @@ def optimize_schedule(law: LossLaw, steps: int, *, peak_value: float, warmup_ste
     A linear warmup from 0 to `peak_value` over `warmup_steps`, then a piecewise-linear decay
     through `knots` knots (closer together towards the end), non-increasing when `monotone`;
     its values minimise ``law.predict(schedule, steps - 1)`` (Adam on a monotone
-    parameterisation; see the module `jaxsched._laws_search`). What the law cannot see it
+    parameterisation). What the law cannot see it
     cannot optimise: the result is as good as the law's extrapolation to this schedule (see
     the docs' page "Predicting a schedule's loss").
 
