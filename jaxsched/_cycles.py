@@ -224,17 +224,36 @@ def _float_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any) -> tuple[Any,
 
 
 def _periodic_cycles(t: jax.Array, cycle_steps: Any) -> tuple[Any, Any]:
-    """``(i, weights)`` for ``m = 1`` and a non-integral ``T = a/d``: with ``t = q·a + r``, step
-    `t` is ``(r·d mod a)/d`` steps into cycle ``q·d + ⌊r·d/a⌋``, all in integers (when ``a·d``
-    fits the step type; else in float arithmetic)."""
-    length = _exact(cycle_steps)
-    a, d = length.numerator, length.denominator
-    if not jnp.issubdtype(t.dtype, jnp.integer) or a * d > np.iinfo(np.dtype(t.dtype)).max:
+    """``(i, weights)`` for ``m = 1`` and a non-integral ``T``, from `_exact_divmod` (in float
+    arithmetic where that does not apply)."""
+    exact = _exact_divmod(t, [cycle_steps])
+    if exact is None:
         return _integer_cycles(promote_step(t, cycle_steps), cycle_steps, 1)
-    q, r = divmod_steps(t, a)
+    i, done, (a,) = exact
+    return i, cos_weights(done, as_count(a, t), promote_step(t, cycle_steps))
+
+
+def _exact_divmod(t: jax.Array, lengths: list[Any]) -> tuple[Any, Any, list[int]] | None:
+    """A period made of concrete `lengths`, non-integral ones read as decimals (`_exact`), in
+    integers: with ``d`` their common denominator and ``units = [n·d for n in lengths]``, step
+    `t` is ``r/d`` steps into period ``q``. Returns ``(q, r, units)``: ``t = q·P + r`` in units of
+    ``1/d`` step, ``P = sum(units)``, computed as ``t = q'·P + r'`` (exact) and ``r'·d < P·d``.
+
+    None for float steps, traced or array lengths, or ``P·d`` beyond the step type (then the
+    positions are float arithmetic, as before).
+    """
+    if not jnp.issubdtype(t.dtype, jnp.integer) or any(
+            check.is_traced(x) or np.ndim(x) for x in lengths):
+        return None
+    exact = [_exact(x) for x in lengths]
+    d = math.lcm(*(x.denominator for x in exact))
+    units = [int(x * d) for x in exact]
+    period = sum(units)
+    if period * d > np.iinfo(np.dtype(t.dtype)).max:
+        return None
+    q, r = divmod_steps(t, period)
     inside = r * d
-    done = inside % a
-    return q * d + inside // a, cos_weights(done, as_count(a, t), promote_step(t, cycle_steps))
+    return q * d + inside // period, inside % period, units
 
 
 @functools.lru_cache(maxsize=256)
@@ -463,12 +482,18 @@ class _Cyclic(Schedule):
     static = frozenset({"mode"})
 
     def _at(self, t):
-        t = promote_step(t, self.up_steps, self.down_steps)
-        up = as_count(self.up_steps, t)
-        down = as_count(self.up_steps if self.down_steps is None else self.down_steps,
-                        t)
-        cycle, p = divmod_steps(t, up + down)
-        rising = fractions(p, up, t)  # p / up and its complement
+        down_steps = self.up_steps if self.down_steps is None else self.down_steps
+        exact = None
+        if _is_float(self.up_steps) or _is_float(down_steps):  # positions in 1/d steps
+            exact = _exact_divmod(t, [self.up_steps, down_steps])
+        step, t = t, promote_step(t, self.up_steps, self.down_steps)
+        if exact is not None:
+            cycle, p, units = exact
+            up, down = (as_count(u, step) for u in units)
+        else:
+            up, down = as_count(self.up_steps, t), as_count(down_steps, t)
+            cycle, p = divmod_steps(t, up + down)
+        rising = fractions(p, up, t)  # p / up and its complement (`t`: the value's dtype)
         fallen, falling = fractions(p - up, down, t)  # (up + down - p) / down is `falling`
         on_the_way_up = p <= up
         weights = (jnp.where(on_the_way_up, rising[0], falling),
@@ -502,7 +527,9 @@ def cyclic(min_value: ArrayLike, max_value: ArrayLike, up_steps: ArrayLike,
       min_value: the lower bound.
       max_value: the upper bound of the first cycle, >= `min_value`.
       up_steps: steps from `min_value` to `max_value`, >= 1 (an integer, or a non-integral
-        float computed in float arithmetic).
+        float, read as the decimal it prints as: positions stay exact integers in units of the
+        lengths' common denominator while the cycle in those units fits int32, else they are
+        float arithmetic).
       down_steps: steps back down, >= 0 (default: `up_steps`); a whole cycle is at most
         2**31 - 1 steps.
       mode: "triangular", "triangular2" or "exp_range".

@@ -352,3 +352,15 @@ def test_extend_with_a_traced_horizon_has_no_known_horizon():
 
     known = js.extend(js.staircase(js.extend(plan, 50, 200), 10), 60, 500)
     assert float(f(200)) == float(known(75))
+
+
+def test_cyclic_fractional_lengths_keep_integer_positions():
+    """The class of `sgdr(1, 2.5)`: a fractional period made the step float32 (2**31 - 2 read
+    as 2**31); positions are now integers in units of the lengths' common denominator."""
+    for up, down in ((2.5, None), (1.5, 3), (10, 2.25)):
+        s = js.cyclic(0.0, 1.0, up, down)
+        period = decimal(up) + decimal(up if down is None else down)
+        for t in (7, 1000, 2**31 - 2, 2**31 - 7, 123_456_789):
+            p = t - (t // period) * period
+            want = p / decimal(up) if p <= decimal(up) else (period - p) / (period - decimal(up))
+            assert float(s(t)) == pytest.approx(float(want), abs=1e-6), (up, down, t)
