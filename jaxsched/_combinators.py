@@ -23,7 +23,17 @@ from jax.typing import ArrayLike
 
 from . import _checks as check
 from ._checks import _ndim
-from ._numerics import divmod_steps, fractions, mix, power, progress, promote_step, search
+from ._numerics import (
+    decimal_fraction,
+    divmod_steps,
+    exact_divmod,
+    fractions,
+    mix,
+    power,
+    progress,
+    promote_step,
+    search,
+)
 from ._ramps import check_power, check_shape, rise
 from ._schedule import Schedule, as_count, as_float, float_dtype, register, step_count
 
@@ -457,14 +467,27 @@ def warmup(schedule: Schedule, steps: ArrayLike, init_value: ArrayLike = 0.0, sh
 # -- frequency: staircase, repeat, per_epoch ------------------------------------------------------
 
 
+def _periods(t: jax.Array, period: Any) -> tuple[jax.Array, jax.Array]:
+    """``(⌊t/p⌋, t mod p)``: exact for integer steps and a concrete non-integral `period` (read
+    as a decimal: see `exact_divmod`), where float32 steps would be rounded (2**31 − 2 is 2**31);
+    else `divmod_steps` of the promoted step. The remainder is a float step for a fractional
+    period."""
+    exact = exact_divmod(t, [period]) if isinstance(period, float) else None
+    u = promote_step(t, period)
+    if exact is None:
+        return divmod_steps(u, period)
+    q, r, _ = exact
+    return q, r.astype(u.dtype) * (1 / u.dtype.type(decimal_fraction(period).denominator))
+
+
 class _Staircase(Schedule):
     kind = "staircase"
     params = ("schedule", "every")
 
     def _at(self, t):
+        q, _ = _periods(t, self.every)
         t = promote_step(t, self.every)
-        q, _ = divmod_steps(t, self.every)
-        return self.schedule._at(q * as_count(self.every, t))
+        return self.schedule._at(q.astype(t.dtype) * as_count(self.every, t))
 
     def _horizon(self):
         inner = self.schedule.horizon
@@ -506,9 +529,8 @@ class _Repeat(Schedule):
     params = ("schedule", "period", "decay")
 
     def _at(self, t):
-        t = promote_step(t, self.period)
-        k, r = divmod_steps(t, self.period)
-        return self.schedule._at(r) * power(self.decay, k, t)
+        k, r = _periods(t, self.period)
+        return self.schedule._at(r) * power(self.decay, k, promote_step(t, self.period))
 
 
 @register
@@ -545,9 +567,8 @@ class _PerEpoch(Schedule):
     params = ("schedule", "steps_per_epoch")
 
     def _at(self, t):
-        t = promote_step(t, self.steps_per_epoch)
-        epoch, _ = divmod_steps(t, self.steps_per_epoch)
-        return self.schedule._at(epoch)
+        epoch, _ = _periods(t, self.steps_per_epoch)
+        return self.schedule._at(epoch.astype(promote_step(t, self.steps_per_epoch).dtype))
 
     def _horizon(self):
         inner = self.schedule.horizon

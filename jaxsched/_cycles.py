@@ -21,7 +21,9 @@ from . import _checks as check
 from ._numerics import (
     complementary,
     cos_weights,
+    decimal_fraction,
     divmod_steps,
+    exact_divmod,
     fractions,
     half_cosine,
     mix,
@@ -159,22 +161,14 @@ class _SGDR(Schedule):
             estimate = np.where(m == 1, n * c, n * (m**c - 1) / np.where(m == 1, 2, m - 1))
         if np.ndim(estimate) or not estimate < 2**63:
             return step_count(estimate)
-        length, mult, count = _exact(self.cycle_steps), _exact(self.cycle_mult), int(self.cycles)
+        length, mult = decimal_fraction(self.cycle_steps), decimal_fraction(self.cycle_mult)
+        count = int(self.cycles)
         return math.ceil(length * count if mult == 1 else
                          length * (mult**count - 1) / (mult - 1))  # cycle c - 1's end
 
 
 def _is_float(x: Any) -> bool:
     return bool(jnp.issubdtype(jnp.result_type(x), jnp.floating))
-
-
-def _exact(x: Any) -> Fraction:
-    """A concrete scalar hyperparameter as the shortest decimal that prints it: the number a user
-    who typed ``1.1`` means (11/10, not the binary float just above it)."""
-    if isinstance(x, (int, np.integer)):
-        return Fraction(int(x))
-    scalar: Any = np.asarray(x)[()]
-    return Fraction(np.format_float_positional(scalar, unique=True, trim="-"))
 
 
 def _integer_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any) -> tuple[Any, Any]:
@@ -211,10 +205,10 @@ def _integer_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any) -> tuple[An
 def _float_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any) -> tuple[Any, Any]:
     """``(i, weights)`` when `cycle_steps` or `cycle_mult` is a float: non-integral or traced.
 
-    Concrete scalars are read as the decimals they print as (`_exact`) and the cycles come from
-    exact rational arithmetic: a cycle start that is a whole step is that step exactly, and
-    positions stay exact however far the run goes. Traced ones (a stacked sweep) use the closed
-    form in float arithmetic.
+    Concrete scalars are read as the decimals they print as (`decimal_fraction`) and the cycles
+    come from exact rational arithmetic: a cycle start that is a whole step is that step
+    exactly, and positions stay exact however far the run goes. Traced ones (a stacked sweep)
+    use the closed form in float arithmetic.
     """
     if any(check.is_traced(x) or np.ndim(x) for x in (cycle_steps, cycle_mult)):
         return _closed_form_cycles(t, cycle_steps, cycle_mult)
@@ -224,36 +218,13 @@ def _float_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any) -> tuple[Any,
 
 
 def _periodic_cycles(t: jax.Array, cycle_steps: Any) -> tuple[Any, Any]:
-    """``(i, weights)`` for ``m = 1`` and a non-integral ``T``, from `_exact_divmod` (in float
+    """``(i, weights)`` for ``m = 1`` and a non-integral ``T``, from `exact_divmod` (in float
     arithmetic where that does not apply)."""
-    exact = _exact_divmod(t, [cycle_steps])
+    exact = exact_divmod(t, [cycle_steps])
     if exact is None:
         return _integer_cycles(promote_step(t, cycle_steps), cycle_steps, 1)
     i, done, (a,) = exact
     return i, cos_weights(done, as_count(a, t), promote_step(t, cycle_steps))
-
-
-def _exact_divmod(t: jax.Array, lengths: list[Any]) -> tuple[Any, Any, list[int]] | None:
-    """A period made of concrete `lengths`, non-integral ones read as decimals (`_exact`), in
-    integers: with ``d`` their common denominator and ``units = [n·d for n in lengths]``, step
-    `t` is ``r/d`` steps into period ``q``. Returns ``(q, r, units)``: ``t = q·P + r`` in units of
-    ``1/d`` step, ``P = sum(units)``, computed as ``t = q'·P + r'`` (exact) and ``r'·d < P·d``.
-
-    None for float steps, traced or array lengths, or ``P·d`` beyond the step type (then the
-    positions are float arithmetic, as before).
-    """
-    if not jnp.issubdtype(t.dtype, jnp.integer) or any(
-            check.is_traced(x) or np.ndim(x) for x in lengths):
-        return None
-    exact = [_exact(x) for x in lengths]
-    d = math.lcm(*(x.denominator for x in exact))
-    units = [int(x * d) for x in exact]
-    period = sum(units)
-    if period * d > np.iinfo(np.dtype(t.dtype)).max:
-        return None
-    q, r = divmod_steps(t, period)
-    inside = r * d
-    return q * d + inside // period, inside % period, units
 
 
 @functools.lru_cache(maxsize=256)
@@ -308,8 +279,8 @@ def _tabled_cycles(t: jax.Array, cycle_steps: Any, cycle_mult: Any) -> tuple[Any
     """
     wide = np.dtype(t.dtype).itemsize == 8
     limit = 2**63 - 1 if wide else 2**31 - 1
-    floors, ceilings, above_, lengths_ = _start_table(_exact(cycle_steps), _exact(cycle_mult),
-                                                      limit)
+    floors, ceilings, above_, lengths_ = _start_table(
+        decimal_fraction(cycle_steps), decimal_fraction(cycle_mult), limit)
     dtype = float_dtype(promote_step(t, cycle_steps))
     above, lengths = jnp.asarray(above_, dtype), jnp.asarray(lengths_, dtype)
     if jnp.issubdtype(t.dtype, jnp.integer):
@@ -485,7 +456,7 @@ class _Cyclic(Schedule):
         down_steps = self.up_steps if self.down_steps is None else self.down_steps
         exact = None
         if _is_float(self.up_steps) or _is_float(down_steps):  # positions in 1/d steps
-            exact = _exact_divmod(t, [self.up_steps, down_steps])
+            exact = exact_divmod(t, [self.up_steps, down_steps])
         step, t = t, promote_step(t, self.up_steps, self.down_steps)
         if exact is not None:
             cycle, p, units = exact

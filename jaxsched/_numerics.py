@@ -14,6 +14,8 @@ reassociates products of constants: the forms then differ by a rounding or two; 
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from typing import Any
 
 import jax
@@ -204,3 +206,35 @@ def search(boundaries: Any, t: jax.Array) -> jax.Array:
     lo, _ = lax.scan(halve, jnp.zeros(t.shape, jnp.int32), strides, unroll=True)
     # Padding entries compare as reached only at the dtype's largest step, past every boundary.
     return jnp.minimum(lo, n)
+
+
+def decimal_fraction(x: Any) -> Fraction:
+    """A concrete scalar hyperparameter as the shortest decimal that prints it: the number a user
+    who typed ``1.1`` means (11/10, not the binary float just above it)."""
+    if isinstance(x, (int, np.integer)):
+        return Fraction(int(x))
+    scalar: Any = np.asarray(x)[()]
+    return Fraction(np.format_float_positional(scalar, unique=True, trim="-"))
+
+
+def exact_divmod(t: jax.Array, lengths: list[Any]) -> tuple[Any, Any, list[int]] | None:
+    """Step `t` in a period made of concrete `lengths`, in integers: non-integral lengths are
+    read as decimals (`decimal_fraction`) with a common denominator ``d``, and
+    ``units = [n·d for n in lengths]``. Returns ``(q, r, units)``: `t` is ``r/d`` steps into
+    period ``q`` (``t·d = q·P + r``, ``P = sum(units)``), from ``t = q'·P + r'`` and ``r'·d``.
+
+    None for float steps, traced or array lengths, or ``P·d`` beyond the step type (then the
+    positions are float arithmetic, as before).
+    """
+    if not jnp.issubdtype(t.dtype, jnp.integer) or any(
+            isinstance(x, jax.core.Tracer) or np.ndim(x) for x in lengths):
+        return None
+    exact = [decimal_fraction(x) for x in lengths]
+    d = math.lcm(*(x.denominator for x in exact))
+    units = [int(x * d) for x in exact]
+    period = sum(units)
+    if period * d > np.iinfo(np.dtype(t.dtype)).max:
+        return None
+    q, r = divmod_steps(t, period)
+    inside = r * d
+    return q * d + inside // period, inside % period, units

@@ -364,3 +364,16 @@ def test_cyclic_fractional_lengths_keep_integer_positions():
             p = t - (t // period) * period
             want = p / decimal(up) if p <= decimal(up) else (period - p) / (period - decimal(up))
             assert float(s(t)) == pytest.approx(float(want), abs=1e-6), (up, down, t)
+
+
+def test_fractional_periods_of_combinators_keep_integer_positions():
+    """`repeat`, `staircase` and `per_epoch` with a fractional period made the step float32 too:
+    at 2**31 - 2 (read as 2**31) the period and position were those of another step."""
+    t = 2**31 - 2
+    cycle, rest = divmod(Fraction(t), Fraction("2.5"))
+    assert float(js.repeat(js.linear(1.0, 0.0, 3), 2.5)(t)) == pytest.approx(
+        float(1 - rest / 3), rel=1e-6)
+    assert float(js.per_epoch(js.linear(0.0, 1.0, 10**9), 2.5)(t)) == pytest.approx(
+        float(cycle / 10**9), rel=1e-6)
+    assert float(js.staircase(js.linear(0.0, 1e9, 10**9), 2.5)(2**24 + 3)) == pytest.approx(
+        float(divmod(Fraction(2**24 + 3), Fraction("2.5"))[0] * Fraction("2.5")), rel=1e-7)
