@@ -230,34 +230,42 @@ def _periodic_cycles(t: jax.Array, cycle_steps: Any) -> tuple[Any, Any]:
 @functools.lru_cache(maxsize=256)
 def _start_table(cycle_steps: Fraction, cycle_mult: Fraction,
                  limit: int) -> tuple[list[int], list[int], list[float], list[float]]:
-    """The cycle starts ``T(m^i − 1)/(m − 1)``, ``i = 0, 1, …``, in exact rational arithmetic,
-    up to the first beyond `limit` (at most `_MAX_CYCLES` of them).
+    """The cycle starts ``T(m^i − 1)/(m − 1)``, ``i = 0, 1, …``, up to the first beyond `limit`
+    (at most `_MAX_CYCLES` of them).
 
     Returns ``(floors, ceilings, above, lengths)``: each start's floor and ceiling (ints), its
-    fraction above its floor and the cycle's length ``T·m^i`` (float64, correctly rounded). With
-    ``T = a/d`` and ``m = b/B``, start ``i`` is ``a·U_i / (d·B^i)`` for the integers
-    ``U_0 = 0``, ``U_{i+1} = B·(U_i + b^i)``.
+    fraction above its floor and the cycle's length ``T·m^i`` (float64, correctly rounded). Each
+    start is ``start/den`` and each length ``length/den`` for integers: exact rationals
+    (``start_{i+1} = start_i + length_i``, and one more factor of ``m``'s denominator in ``den``)
+    while ``den`` has fewer than `_EXACT_BITS` bits; then fixed point with that ``den``, each
+    length rounded down (an error below ``i/den`` of a step). With ``T = a/d`` and ``m = b/B`` in
+    lowest terms, start ``i`` is whole only if ``B^(i−1)`` divides ``a·d^k``: never once ``den``
+    is that large, so the whole starts are all found exactly.
     """
     a, d = cycle_steps.numerator, cycle_steps.denominator
     b, base = cycle_mult.numerator, cycle_mult.denominator
-    u, p, q = 0, 1, 1  # U_i, b^i, B^i
+    start, length, den = 0, a, d
     floors: list[int] = []
     ceilings: list[int] = []
     above: list[float] = []
     lengths: list[float] = []
     while len(floors) < _MAX_CYCLES:
-        den = d * q
-        floor, rest = divmod(a * u, den)
+        floor, rest = divmod(start, den)
         floors.append(floor)
         ceilings.append(floor + (rest > 0))
         above.append(rest / den)
-        lengths.append(a * p / den)
+        lengths.append(length / den)
         if ceilings[-1] > limit:
             break
-        u, p, q = base * (u + p), p * b, q * base
+        start += length
+        if den.bit_length() < _EXACT_BITS:
+            start, length, den = start * base, length * b, den * base
+        else:
+            length = length * b // base
     return floors, ceilings, above, lengths
 
 
+_EXACT_BITS = 256
 _MAX_CYCLES = 1 << 14  # the table's size bound: a binary search of 14 halvings
 
 
