@@ -10,8 +10,9 @@ schedule equal to one already called reuses its function and executables: rebuil
 ``js.cosine_annealing(lr, n)`` every step does not recompile. The schedule keeps a reference to
 its function for the next calls (a dictionary lookup, no hashing); pickling, copying, ``==``,
 ``hash`` and ``repr`` ignore it. The cache holds the last 64 schedule values (each compiled
-function with its executables is about 1.7 MB: 4,096 of them were a 7 GB ceiling; a sweep over 500
-values kept 850 MB); a schedule that is still referenced keeps its own function.
+function with its executables is about 2.5 MB: 4,096 of them were a 10 GB ceiling, and a sweep
+over 500 values kept 820 MB; benchmarks/README.md); a schedule that is still referenced keeps its
+own function.
 
 Tried and dropped (measured on the shared 2-core CPU, 2026-12-02; benchmarks/README.md, Shapes):
 
