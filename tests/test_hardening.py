@@ -328,8 +328,8 @@ def test_config_round_trip_of_array_hyperparameters_is_documented():
 
 
 def test_the_eager_cache_is_bounded_by_a_small_count():
-    """4,096 compiled functions of about 1.7 MB each were a 7 GB ceiling (a sweep over 500
-    values kept 850 MB); benchmarks/eager_memory.py measures the memory and the call speed."""
+    """4,096 compiled functions of about 2.5 MB each were a 10 GB ceiling (a sweep over 500
+    values kept 820 MB); benchmarks/eager_memory.py measures the memory and the call speed."""
     from jaxsched import _eager
 
     assert _eager.compiled.cache_info().maxsize <= 64
