@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _arithmetic, _spellings  # noqa: F401  # _arithmetic registers "binary"
 from ._checks import is_traced
-from ._registry import _CONSTRUCTORS, RENAMED
+from ._registry import _CONSTRUCTORS, CONFIG_KEYS, RENAMED
 from ._schedule import Schedule
 
 __all__ = ["from_config", "to_config"]
@@ -61,9 +61,10 @@ def _to_config(schedule: Schedule, path: str) -> dict[str, Any]:
             f"{path or 'schedule'}: {schedule!r} cannot be written to a config: "
             f"{schedule.no_config}")
     config: dict[str, Any] = {"kind": schedule.kind}
+    keys = {argument: key for key, argument in CONFIG_KEYS.get(schedule.kind, {}).items()}
     for name in schedule.params:
-        sub = f"{path}.{name}" if path else name
-        config[name] = _to_json(schedule._argument(name), sub)
+        key = keys.get(name, name)
+        config[key] = _to_json(schedule._argument(name), f"{path}.{key}" if path else key)
     return config
 
 
@@ -131,7 +132,10 @@ def _from_config(config: Mapping[str, Any], path: str) -> Schedule:
         known = ", ".join(sorted(_CONSTRUCTORS))
         raise ValueError(f"{where}.kind: unknown kind {kind!r}; known kinds: {known}")
     constructor = _CONSTRUCTORS[kind]
-    fields = inspect.signature(constructor).parameters
+    arguments = CONFIG_KEYS.get(kind, {})  # config key -> argument, where they differ
+    keys = {argument: key for key, argument in arguments.items()}
+    fields = {keys.get(name, name): p
+              for name, p in inspect.signature(constructor).parameters.items()}
     prefix = f"{path}." if path else ""
     config = _translate_0_1(kind, config, prefix)
     for name in config:
@@ -146,7 +150,7 @@ def _from_config(config: Mapping[str, Any], path: str) -> Schedule:
     kwargs = {}
     for name, v in config.items():
         if name != "kind":
-            kwargs[name] = _from_json(v, f"{prefix}{name}")
+            kwargs[arguments.get(name, name)] = _from_json(v, f"{prefix}{name}")
     try:
         return constructor(**kwargs)
     except TypeError as e:

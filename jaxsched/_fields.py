@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._registry import CONFIG_KEYS
+
 __all__ = ["Field", "declare", "field"]
 
 
@@ -101,6 +103,8 @@ def declare(cls: type, reserved: frozenset[str]) -> None:
             static.add(argument)
         if argument != name:
             attrs[argument] = name
+        if argument == "kind":  # a config's "kind" is the constructor's: write the attribute's
+            CONFIG_KEYS.setdefault(cls.kind, {})[name] = argument  # type: ignore[attr-defined]
     cls.params = tuple(params)  # type: ignore[attr-defined]
     cls.static = frozenset(static)  # type: ignore[attr-defined]
     cls.attrs = attrs  # type: ignore[attr-defined]

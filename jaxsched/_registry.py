@@ -18,7 +18,7 @@ from . import _spellings
 if TYPE_CHECKING:
     from ._schedule import Schedule
 
-__all__ = ["RENAMED", "moved", "register", "renamed"]
+__all__ = ["CONFIG_KEYS", "RENAMED", "moved", "register", "renamed"]
 
 # Public constructor name -> the function that builds it (used by `from_config`).
 _CONSTRUCTORS: dict[str, Callable[..., Schedule]] = {}
@@ -26,6 +26,11 @@ _CONSTRUCTORS: dict[str, Callable[..., Schedule]] = {}
 
 # Public constructor name -> {0.1 argument name: 1.0 name} (see `renamed`).
 RENAMED: dict[str, dict[str, str]] = {}
+
+# Public constructor name -> {config key: argument} for the arguments a config writes under
+# another key: one named `kind` (a config's "kind" is the constructor's name) goes under its
+# attribute's name (`noise`'s `kind` is written "distribution"). `_fields.declare` fills it.
+CONFIG_KEYS: dict[str, dict[str, str]] = {}
 
 
 def register(fn: Callable[..., Schedule]) -> Callable[..., Schedule]:
