@@ -59,26 +59,32 @@ def check_form(form: Any) -> str:
 # -- schedules as rates ---------------------------------------------------------------------------
 
 
-def rates_of(schedule: Any, n: int) -> jax.Array:
-    """The rate at steps 0..n-1 of a jaxsched schedule, a callable or an array, in float64.
+def schedule_values(schedule: Any, n: int) -> Any:
+    """A schedule's or callable's values at steps 0..n-1; an array as it is (see `rates_of`).
 
-    A schedule or callable is called at integer steps, as in training (so its float32 values are
-    the rates a run uses); an array must hold at least `n` rates. Call under `jax.enable_x64`.
+    Called outside `jax.enable_x64`, in the caller's configuration, at int32 steps: as optax
+    calls a schedule in training, so these are the rates a run uses (and the same values as
+    ``schedule(jnp.arange(n))`` gives the caller).
     """
+    steps = jnp.arange(n, dtype=jnp.int32)
     if isinstance(schedule, Schedule):
-        values = schedule(jnp.arange(n))
-    elif callable(schedule):
-        values = jax.vmap(schedule)(jnp.arange(n))
-    else:
-        values = jnp.asarray(schedule)
-        if values.ndim != 1:
-            raise ValueError(f"schedule must be a schedule, a callable or a 1-D array of rates, "
-                             f"got an array of shape {values.shape}")
-        if values.shape[0] < n:
-            raise ValueError(f"steps reach step {n - 1}, beyond the schedule's "
-                             f"{values.shape[0]} rates (steps 0..{values.shape[0] - 1})")
-        values = values[:n]
-    return jnp.asarray(values, jnp.float64)
+        return schedule(steps)
+    if callable(schedule):
+        with jax.numpy_dtype_promotion("standard"):  # optax's schedules mix int and float
+            return jax.vmap(schedule)(steps)
+    return schedule
+
+
+def rates_of(values: Any, n: int) -> jax.Array:
+    """`schedule_values`'s result as n float64 rates (call under `jax.enable_x64`)."""
+    values = jnp.asarray(values)
+    if values.ndim != 1:
+        raise ValueError(f"schedule must be a schedule, a callable or a 1-D array of rates, "
+                         f"got an array of shape {values.shape}")
+    if values.shape[0] < n:
+        raise ValueError(f"steps reach step {n - 1}, beyond the schedule's "
+                         f"{values.shape[0]} rates (steps 0..{values.shape[0] - 1})")
+    return jnp.asarray(values[:n], jnp.float64)
 
 
 def check_rates(rates: jax.Array) -> None:
@@ -89,7 +95,7 @@ def check_rates(rates: jax.Array) -> None:
     bad = np.flatnonzero(~(np.isfinite(values) & (values >= 0)))
     if bad.size:
         raise ValueError(f"the schedule must be finite and >= 0 at every step, got "
-                         f"{values[bad[0]]!r} at step {bad[0]}")
+                         f"{float(values[bad[0]])!r} at step {bad[0]}")
 
 
 def check_steps(steps: Any, *, name: str = "steps") -> np.ndarray:
@@ -248,6 +254,46 @@ def _predict_momentum(p: dict[str, jax.Array], rates: jax.Array, steps: jax.Arra
     return p["L0"] + p["A"] * _safe_power(s1, p["alpha"]) - p["C"] * momentum_s2(rates)[steps]
 
 
+# -- float64 inside, the caller's precision outside ----------------------------------------------
+
+
+def in_float64(fn: Callable[[Any], jax.Array], tree: Any) -> jax.Array:
+    """``fn(tree)`` computed under `jax.enable_x64`, every leaf of `tree` in float64, returned
+    in the caller's default float type; differentiable with respect to the float JAX arrays of
+    `tree` (traced or not), whose backward pass also runs in float64 (a `jax.custom_vjp`: the
+    transpose of a float64 computation would otherwise run, and be truncated, outside x64).
+    Other leaves (Python and NumPy numbers) are constants, taken in float64 exactly.
+    """
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    dynamic = [i for i, x in enumerate(leaves)
+               if isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jnp.floating)]
+    caller = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
+
+    def run(*xs: jax.Array) -> jax.Array:
+        full = list(leaves)
+        for i, x in zip(dynamic, xs):
+            full[i] = x
+        with jax.enable_x64(True):
+            wide = [jnp.asarray(x, jnp.float64) for x in full]
+            return fn(jax.tree_util.tree_unflatten(treedef, wide))
+
+    @jax.custom_vjp
+    def call(*xs: jax.Array) -> jax.Array:
+        return run(*xs).astype(caller)
+
+    def forward(*xs: jax.Array) -> tuple[jax.Array, tuple[jax.Array, ...]]:
+        return run(*xs).astype(caller), xs
+
+    def backward(xs: tuple[jax.Array, ...], g: jax.Array) -> tuple[jax.Array, ...]:
+        with jax.enable_x64(True):
+            _, vjp = jax.vjp(run, *xs)
+            grads = vjp(jnp.asarray(g, jnp.float64))
+            return tuple(d.astype(x.dtype) for d, x in zip(grads, xs))
+
+    call.defvjp(forward, backward)
+    return call(*(leaves[i] for i in dynamic))
+
+
 # -- curves and laws ------------------------------------------------------------------------------
 
 
@@ -288,10 +334,11 @@ class LossCurve:
         bad = np.flatnonzero(~(np.isfinite(self.loss) & (self.loss > 0)))
         if bad.size:
             raise ValueError(f"{where}: losses must be finite and > 0, got loss[{bad[0]}] = "
-                             f"{self.loss[bad[0]]!r} at step {self.steps[bad[0]]}")
+                             f"{float(self.loss[bad[0]])!r} at step {self.steps[bad[0]]}")
         try:
+            values = schedule_values(schedule, int(self.steps[-1]) + 1)
             with jax.enable_x64(True):
-                rates = rates_of(schedule, int(self.steps[-1]) + 1)
+                rates = rates_of(values, int(self.steps[-1]) + 1)
                 check_rates(rates)
         except ValueError as e:
             raise ValueError(f"{where}: {e}") from None
@@ -344,7 +391,8 @@ class LossLaw:
             summed; close over them under `jax.jit`).
 
         Returns:
-          The losses, float64, of the shape of `steps` (a scalar for one step).
+          The losses, of the shape of `steps` (a scalar for one step): computed in float64,
+          returned in the caller's float type (float32 unless x64 is enabled).
 
         Example:
           >>> import jaxsched as js
@@ -356,17 +404,25 @@ class LossLaw:
         """
         shape = () if np.ndim(steps) == 0 and not _is_tracer(steps) else (-1,)
         t = check_steps(np.reshape(steps, -1) if shape == () else steps)
+        n = int(t.max()) + 1
+        values = schedule_values(schedule, n)
+        if isinstance(values, jax.Array) and not jnp.issubdtype(values.dtype, jnp.floating):
+            values = values.astype(jnp.float32)
         with jax.enable_x64(True):
-            rates = rates_of(schedule, int(t.max()) + 1)
-            check_rates(rates)
-            p = {n: jnp.asarray(v, jnp.float64) for n, v in self.params.items()}
+            check_rates(rates_of(values, n) if not _is_tracer(values) else values)
+
+        def compute(tree: tuple[dict[str, jax.Array], jax.Array]) -> jax.Array:
+            p, values = tree
+            rates = rates_of(values, n)
             if self.form == "momentum":
-                return _predict_momentum(p, rates, jnp.asarray(t)).reshape(shape)
+                return _predict_momentum(p, rates, jnp.asarray(t))
             order = np.argsort(t, kind="stable")
             found, k = changes(rates)
             sorted_ = _predict_multi_power(p, rates, found, jnp.asarray(t[order]),
                                            groups(k, t[order]))
-            return sorted_[np.argsort(order)].reshape(shape)
+            return sorted_[np.argsort(order)]
+
+        return in_float64(compute, (self.params, values)).reshape(shape)
 
     # -- a plain value --
 

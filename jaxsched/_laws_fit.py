@@ -47,12 +47,14 @@ class _Problem(NamedTuple):
     The multi-power sum of each point is cut into rows of `_WIDTH` terms: row r holds terms of
     point ``row_point[r]``, and ``gap`` = S_k(t) (0 for padding), ``change`` = eta_k - eta_{k-1}
     and ``log_eta`` = log eta_k of each of its terms: one kernel for every curve and point,
-    and only the terms with k <= t.
+    and only the terms with k <= t. Points and rows are padded (to multiples of `_PAD`) so
+    that fits of similar sizes share their compiled programs.
     """
 
     log_loss: jax.Array
     s1: jax.Array  # S_1(t) at each point
     extra: jax.Array  # multi_power: LD's zero-rate terms; momentum: S_2(t)
+    weight: jax.Array  # 1 for a logged point, 0 for padding
     gap: jax.Array | None  # [rows, _WIDTH], multi_power only
     change: jax.Array | None
     log_eta: jax.Array | None
@@ -60,6 +62,7 @@ class _Problem(NamedTuple):
 
 
 _WIDTH = 1024
+_PAD = 64
 
 
 # -- input ----------------------------------------------------------------------------------------
@@ -75,11 +78,13 @@ def _as_curves(curves: Any, form: str) -> list[LossCurve]:
             if not isinstance(curve, (tuple, list)) or len(curve) != 3:
                 raise ValueError(f"curves[{i}] must be a LossCurve or a (schedule, steps, loss) "
                                  f"tuple, got {type(curve).__name__}")
-            schedule, steps, loss = curve
-            curve = LossCurve(schedule, steps, loss, name=f"curves[{i}]")
+            try:
+                curve = LossCurve(*curve)
+            except ValueError as e:
+                raise ValueError(f"curves[{i}]: {str(e).removeprefix('LossCurve: ')}") from None
         n, p = curve.steps.size, len(FORMS[form])
         if n < p:
-            label = f" ({curve.name})" if curve.name not in (None, f"curves[{i}]") else ""
+            label = f" ({curve.name})" if curve.name is not None else ""
             raise ValueError(f"curves[{i}]{label}: {n} logged points, fewer than the {p} "
                              f"parameters of the {form} law")
         out.append(curve)
@@ -107,18 +112,26 @@ def _problem(curves: list[LossCurve], form: str, every: int) -> _Problem:
             live = k[k <= t]
             rows.append((cumulative[t] - cumulative[live - 1], rates[live] - rates[live - 1],
                          np.log(rates[live])))
-    points = [np.concatenate(x) for x in (log_loss, s1, extra)]
+    n = sum(x.size for x in s1)
+    size = -(-n // _PAD) * _PAD
+    loss_, s1_, extra_, weight = (
+        jnp.asarray(np.concatenate(x + [np.full(size - n, fill)]))
+        for x, fill in ((log_loss, 0.0), (s1, 1.0), (extra, 0.0), ([np.ones(n)], 0.0)))
     if form == "momentum":
-        return _Problem(*(jnp.asarray(x) for x in points), None, None, None, None)
-    return _Problem(*(jnp.asarray(x) for x in points), *_pack(rows))
+        return _Problem(loss_, s1_, extra_, weight, None, None, None, None)
+    gap, change, log_eta, row_point = _pack(rows, size)
+    return _Problem(loss_, s1_, extra_, weight, gap, change, log_eta, row_point)
 
 
-def _pack(rows: Sequence[tuple[np.ndarray, ...]]) -> tuple[jax.Array, ...]:
-    """Each point's terms cut into rows of `_WIDTH` (zero-padded), and each row's point."""
+def _pack(rows: Sequence[tuple[np.ndarray, ...]], points: int
+          ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """Each point's terms cut into rows of `_WIDTH` (zero-padded), and each row's point; rows
+    of padding (all zero) belong to the last of `points`."""
     counts = [max(1, -(-r[0].size // _WIDTH)) for r in rows]
-    total = sum(counts)
+    total = -(-sum(counts) // _PAD) * _PAD
     packed = [np.zeros((total, _WIDTH)) for _ in range(3)]
-    row_point = np.repeat(np.arange(len(rows)), counts)
+    row_point = np.full(total, points - 1)
+    row_point[:sum(counts)] = np.repeat(np.arange(len(rows)), counts)
     start = 0
     for terms, count in zip(rows, counts):
         n = terms[0].size
@@ -127,7 +140,8 @@ def _pack(rows: Sequence[tuple[np.ndarray, ...]]) -> tuple[jax.Array, ...]:
             flat[:n] = values
             array[start:start + count] = flat.reshape(count, _WIDTH)
         start += count
-    return (*(jnp.asarray(a) for a in packed), jnp.asarray(row_point))
+    gap, change, log_eta = (jnp.asarray(a) for a in packed)
+    return gap, change, log_eta, jnp.asarray(row_point)
 
 
 def _momentum_s2(rates: np.ndarray) -> np.ndarray:
@@ -200,7 +214,8 @@ def _residuals(theta: jax.Array, p: _Problem, form: str, jacobian: bool = True
     pred, jac = _model(theta, p, form, jacobian)
     ok = pred > 0
     r = jnp.where(ok, p.log_loss - jnp.log(jnp.where(ok, pred, 1.0)), jnp.inf)
-    return r, -jac / jnp.where(ok, pred, 1.0)[:, None]
+    live = p.weight > 0
+    return jnp.where(live, r, 0.0), -jac * (p.weight / jnp.where(ok, pred, 1.0))[:, None]
 
 
 def _huber(r: jax.Array, delta: float) -> jax.Array:
@@ -227,10 +242,10 @@ def _complete(nonlinear: jax.Array, p: _Problem, form: str) -> jax.Array:
         linear = (0, 1, 3)
     _, jac = _model(theta, p, form, jacobian=False)
     loss = jnp.exp(p.log_loss)
-    features = jac[:, jnp.array(linear)] / loss[:, None]
+    features = jac[:, jnp.array(linear)] * (p.weight / loss)[:, None]
     gram = features.T @ features
     solution = jnp.linalg.solve(gram + 1e-12 * jnp.trace(gram) * jnp.eye(3),
-                                features.T @ jnp.ones_like(loss))
+                                features.T @ p.weight)
     return theta.at[jnp.array(linear)].set(solution)
 
 

@@ -3,7 +3,10 @@ README there): their schedules, exactly as the README defines them, and the pape
 
 import pathlib
 
+import jax
 import numpy as np
+
+import jaxsched as js
 
 DATA = pathlib.Path(__file__).parent / "data" / "loss-curves"
 PEAK, WARMUP = 3e-4, 2160
@@ -12,6 +15,12 @@ TEST = ("cosine_72000", "constant_72000", "wsd_20000_24000", "wsdld_20000_24000"
         "wsdcon_18")
 # The paper's published test-set figures (README): average PredE and WorstE.
 PAPER = {"25": (0.110e-2, 0.41e-2), "100": (0.142e-2, 0.58e-2)}
+# The paper's fitted parameters [L0, A, alpha, B, C, beta, gamma], as its code (src/config.py,
+# PARAMS, at the commit of the README) prints them.
+PAPER_FIT = {
+    "25": (3.04045406, 0.52468604, 0.50786857, 363.78751622, 2.06560812, 0.58279013, 0.64142257),
+    "100": (2.6514477, 0.60115152, 0.45295811, 437.9464276, 2.13245612, 0.59785199, 0.65523644),
+}
 
 
 def rates(name):
@@ -38,3 +47,28 @@ def curve(size, name):
     lr = rates(name)
     keep = table[:, 0] < lr.size
     return lr, table[keep, 0].astype(np.int64), table[keep, 2]
+
+
+SHAPES = ("linear", "cosine", "sqrt", "square", "mirror_cosine", "exponential")
+
+
+def best_wsd(law, steps=24000):
+    """The warmup-stable-decay schedule (peak 3e-4, warmup 2,160) that `law` predicts to end
+    lowest: cooldowns of 5 %, 10 %, ..., 50 % of `steps` in every shape of API.md §2a, to 0 and
+    to 3e-5 (the exponential to 3e-5 only); each shape's ten lengths in one vmapped call.
+
+    Returns:
+      (predicted final loss, shape, cooldown fraction, end value, schedule).
+    """
+    fractions = np.arange(1, 11) * 0.05
+    best = (np.inf,)
+    for shape in SHAPES:
+        for end in ((3e-5,) if shape == "exponential" else (0.0, 3e-5)):
+            runs = [js.warmup_stable_decay(PEAK, WARMUP, steps - WARMUP - d, d, shape=shape,
+                                           end_value=end)
+                    for d in np.round(fractions * steps).astype(int).tolist()]
+            final = jax.vmap(lambda s: law.predict(s, steps - 1))(js.stack(runs))
+            i = int(np.argmin(final))
+            best = min(best, (float(final[i]), shape, float(fractions[i]), end, runs[i]),
+                       key=lambda b: b[0])
+    return best

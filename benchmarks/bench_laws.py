@@ -1,0 +1,197 @@
+"""Loss laws: fitting and predicting, jaxsched against the reference approach, as ratios.
+
+    python benchmarks/bench_laws.py            # 3 fresh processes per fit, 5 predictions
+    python benchmarks/bench_laws.py --quick    # 1 process, 2 predictions, 20 AdamW steps
+
+The data: the Multi-Power Law paper's 25M training curves (tests/data/loss-curves): a constant,
+a cosine and a two-stage run of 24,000 steps, every logged point (435 points).
+
+1. Fit, in a fresh process each (compilation included): `js.fit_loss_law` against the paper's
+   approach, re-implemented here in NumPy (its code needs PyTorch, not installed): the grid of
+   135 L-BFGS-B fits of the simplified law that gives its start (scipy), then AdamW on the
+   7 parameters, 200 steps (its learning rates 5e-2 and 5e-3), the prediction of every logged
+   point by its own loop over the steps (an O(t) sum per point) with the gradient in closed
+   form (which costs no more than PyTorch's autograd of the same loop). Its 200 steps are timed
+   in full unless --quick (then 20, scaled by 10).
+2. Predict: the 72,000-step cosine at its 547 logged points, and at every 10th step (7,200
+   points): `LossLaw.predict` (compiled once beforehand; median of repeats) against the
+   paper's evaluation loop (NumPy, per point).
+
+Goals (issue 17): a fit <= 10 s on 2 cores, compilation included; a 72,000-step prediction
+well under 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from tests import loss_curves as data  # noqa: E402
+
+NAMES = ("L0", "A", "alpha", "B", "C", "beta", "gamma")
+
+
+# -- the reference approach, in NumPy -------------------------------------------------------------
+
+
+def _reference_curves(size="25"):
+    out = []
+    for name in data.TRAIN:
+        rates, steps, loss = data.curve(size, name)
+        out.append((rates, np.cumsum(rates), steps, loss))
+    return out
+
+
+def _reference_point(p, rates, cumulative, t):
+    """L(t) and its gradient: the paper's loop body (one point), with the gradient by hand."""
+    L0, A, alpha, B, C, beta, gamma = p
+    eta, gap = rates[1:t + 1], np.diff(rates[:t + 1])
+    s = cumulative[t] - cumulative[:t]
+    x = C * eta ** -gamma * s
+    kept = (1 + x) ** -beta
+    ld = np.sum(gap * (1 - kept))
+    power = cumulative[t] ** -alpha
+    slope = gap * beta * kept / (1 + x)
+    grad = np.array([1.0, power, -A * power * np.log(cumulative[t]), ld,
+                     B * np.sum(slope * x / C), B * np.sum(gap * kept * np.log1p(x)),
+                     B * np.sum(slope * x * -np.log(eta))])
+    return L0 + A * power + B * ld, grad
+
+
+def _reference_objective(p, curves, delta=1e-3):
+    total, grad = 0.0, np.zeros(7)
+    for rates, cumulative, steps, loss in curves:
+        for t, y in zip(steps, loss):
+            pred, dpred = _reference_point(p, rates, cumulative, int(t))
+            r = np.log(y) - np.log(pred)
+            total += 0.5 * r * r if abs(r) < delta else delta * (abs(r) - 0.5 * delta)
+            grad += -np.clip(r, -delta, delta) / pred * dpred
+    return total, grad
+
+
+def _reference_init(curves):
+    """The paper's start: L-BFGS-B fits of L0 + A S1^-alpha - B (3e-4 - eta_t) from 135 points."""
+    from scipy.optimize import minimize
+
+    loss_min = min(loss.min() for *_, loss in curves)
+    log_x = np.concatenate([np.log(c[steps]) for _, c, steps, _ in curves])
+    log_y = np.concatenate([np.log(loss - loss_min + 0.01) for *_, loss in curves])
+    slope, intercept = np.polyfit(log_x, log_y, 1)
+
+    def simplified(q):
+        L0, A, alpha, B = q
+        total = 0.0
+        for rates, cumulative, steps, loss in curves:
+            pred = L0 + A * cumulative[steps] ** -alpha - B * (3e-4 - rates[steps])
+            r = np.log(loss) - np.log(pred)
+            a = np.abs(r)
+            total += np.sum(np.where(a <= 1e-3, 0.5 * r * r, 1e-3 * (a - 0.5e-3)))
+        return total
+
+    grid = itertools.product(np.linspace(loss_min - 0.2, loss_min + 0.2, 5),
+                             np.exp(intercept) + np.array([-0.1, 0.0, 0.1]),
+                             -slope + np.array([-0.1, 0.0, 0.1]), np.linspace(100, 1000, 3))
+    best = min((minimize(simplified, q, method="L-BFGS-B", bounds=[(0, np.inf)] * 4)
+                for q in grid), key=lambda res: res.fun)
+    return np.concatenate([best.x, [1.0, 0.5, 0.5]])
+
+
+def _reference_fit(steps=200):
+    """The paper's fit: its init, then AdamW (torch's defaults, its two learning rates)."""
+    curves = _reference_curves()
+    start = time.perf_counter()
+    p = _reference_init(curves)
+    init = time.perf_counter() - start
+    lr = np.array([5e-2, 5e-2, 5e-3, 5e-2, 5e-2, 5e-3, 5e-3])
+    m, v = np.zeros(7), np.zeros(7)
+    best = (np.inf, p)
+    start = time.perf_counter()
+    for k in range(1, steps + 1):
+        f, g = _reference_objective(p, curves)
+        best = min(best, (f, p.copy()), key=lambda b: b[0])
+        p = p * (1 - lr * 0.01)  # AdamW's decoupled weight decay (torch's default 0.01)
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+        p = p - lr * (m / (1 - 0.9**k)) / (np.sqrt(v / (1 - 0.999**k)) + 1e-8)
+    return init, time.perf_counter() - start, best[0]
+
+
+def _reference_predict(p, rates, steps):
+    cumulative = np.cumsum(rates)
+    return np.array([_reference_point(p, rates, cumulative, int(t))[0] for t in steps])
+
+
+# -- jaxsched -------------------------------------------------------------------------------------
+
+_OURS = """
+import time, sys
+sys.path.insert(0, {root!r})
+import jaxsched as js
+from tests import loss_curves as data
+curves = [js.LossCurve(*data.curve("25", n)) for n in data.TRAIN]
+start = time.perf_counter()
+law = js.fit_loss_law(curves)
+print(time.perf_counter() - start)
+"""
+
+
+def _our_fit() -> float:
+    out = subprocess.run([sys.executable, "-c", _OURS.format(root=ROOT)], check=True,
+                         capture_output=True, text=True, env={**os.environ,
+                                                              "JAX_PLATFORMS": "cpu"})
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    processes, repeats, adam_steps = (1, 2, 20) if args.quick else (3, 5, 200)
+    print(f"load average before: {os.getloadavg()}")
+
+    ours = [_our_fit() for _ in range(processes)]
+    init, adam, objective = _reference_fit(adam_steps)
+    adam *= 200 / adam_steps
+    print("fit, 3 curves, 435 points (fresh process, compilation included):")
+    print(f"  jaxsched fit_loss_law   median {statistics.median(ours):7.2f} s  {ours}")
+    print(f"  reference: init {init:.2f} s + 200 AdamW steps {adam:.2f} s "
+          f"{'(20 timed, x10)' if args.quick else ''} = {init + adam:.2f} s "
+          f"(objective {objective:.3g})")
+    print(f"  ratio reference / jaxsched: {(init + adam) / statistics.median(ours):.1f}x")
+
+    import jax
+
+    import jaxsched as js
+
+    law = js.LossLaw("multi_power", dict(zip(NAMES, data.PAPER_FIT["25"])))
+    rates, logged, _ = data.curve("25", "cosine_72000")
+    every_10th = np.arange(1, 72000, 10)
+    for label, steps in (("547 logged points", logged), ("every 10th step", every_10th)):
+        jax.block_until_ready(law.predict(rates, steps))  # compile
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            jax.block_until_ready(law.predict(rates, steps))
+            times.append(time.perf_counter() - start)
+        ref_steps = steps if steps.size < 1000 else steps[:: steps.size // 500]
+        start = time.perf_counter()
+        _reference_predict(np.array(data.PAPER_FIT["25"]), rates, ref_steps)
+        reference = (time.perf_counter() - start) * steps.size / ref_steps.size
+        scaled = f" (from {ref_steps.size} points)" if ref_steps is not steps else ""
+        print(f"predict cosine_72000, {label} ({steps.size}): jaxsched median "
+              f"{statistics.median(times):.3f} s, reference {reference:.2f} s{scaled}, "
+              f"ratio {reference / statistics.median(times):.1f}x")
+    print(f"load average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
