@@ -7,6 +7,8 @@ at run time. See README.md.
 
 import importlib.metadata as _metadata
 
+from ._anneals import log_annealing as log_annealing
+from ._anneals import tanh_decay as tanh_decay
 from ._batch import BatchRamp as BatchRamp
 from ._batch import batch_ramp as batch_ramp
 from ._clocks import SampleClockState as SampleClockState
@@ -34,11 +36,9 @@ from ._decays import exponential_decay as exponential_decay
 from ._decays import inverse_sqrt as inverse_sqrt
 from ._decays import inverse_time_decay as inverse_time_decay
 from ._decays import linear as linear
-from ._decays import log_annealing as log_annealing
 from ._decays import multistep_decay as multistep_decay
 from ._decays import polynomial_decay as polynomial_decay
 from ._decays import step_decay as step_decay
-from ._decays import tanh_decay as tanh_decay
 from ._finder import lr_find as lr_find
 from ._finder_result import LRFindResult as LRFindResult
 from ._groups import layerwise_decay as layerwise_decay
