@@ -26,6 +26,7 @@ from ._numerics import (
     exact_divmod,
     fractions,
     half_cosine,
+    masked_at_zero,
     mix,
     one_minus_power,
     power,
@@ -66,7 +67,7 @@ def _k_decay(f: jax.Array, g: jax.Array, k: Any) -> tuple[jax.Array, jax.Array]:
     if not check.is_traced(k) and np.all(np.asarray(k) == 1):
         return half_cosine(f, g), half_cosine(g, f)
     p = jnp.asarray(k, f.dtype)
-    fk, gk = f**p, one_minus_power(g, f, p)  # f**k and 1 - f**k
+    fk, gk = masked_at_zero(lambda x: x**p, f), one_minus_power(g, f, p)  # f**k, 1 - f**k
     return half_cosine(fk, gk), half_cosine(gk, fk)
 
 

@@ -144,6 +144,15 @@ def one_minus_power(f: jax.Array, g: jax.Array, p: jax.Array) -> jax.Array:
     return jnp.where(inside, -jnp.expm1(p * jnp.log1p(-safe_f)), jnp.ones_like(f))
 
 
+def masked_at_zero(fn: Any, x: jax.Array) -> jax.Array:
+    """``fn(x)`` for ``x >= 0`` with ``fn(0) = 0``, without evaluating `fn` at 0, where the
+    derivative of a root or a power below 1 is infinite: the double-`where` rule, so that
+    gradients stay finite where a phase's fraction is clamped to 0 (before a cooldown, after a
+    warmup, at step 0)."""
+    positive = x > 0
+    return jnp.where(positive, fn(jnp.where(positive, x, jnp.ones_like(x))), jnp.zeros_like(x))
+
+
 def log_of(x: Any, t: jax.Array) -> jax.Array:
     """``ln(x)`` in the value dtype, taken in float64 on the host when `x` is concrete."""
     if isinstance(x, jax.core.Tracer):

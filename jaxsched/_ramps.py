@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 
 from . import _checks as check
-from ._numerics import cosine_pair, mix, one_minus_power
+from ._numerics import cosine_pair, masked_at_zero, mix, one_minus_power
 
 SHAPES = ("linear", "cosine", "sqrt", "square", "mirror_cosine", "exponential", "power")
 
@@ -47,13 +47,13 @@ def _weights(shape: str, f: jax.Array, g: jax.Array,
     """``(D(f), 1 − D(f))`` for every shape but "exponential"."""
     if shape == "power":  # g**p, and 1 - g**p precise where it is small
         p = jnp.asarray(power, f.dtype)
-        return _masked(lambda x: x**p, g), one_minus_power(f, g, p)
+        return masked_at_zero(lambda x: x**p, g), one_minus_power(f, g, p)
     if shape == "linear":
         return g, f
     if shape == "cosine":
         return cosine_pair(f, g)
     if shape == "sqrt":  # 1 - sqrt(f) = g / (1 + sqrt(f)): precise near f = 1
-        root = _masked(jnp.sqrt, f)
+        root = masked_at_zero(jnp.sqrt, f)
         return g / (1 + root), root
     if shape == "square":  # 1 - f**2 = g (1 + f)
         return g * (1 + f), f * f
@@ -61,14 +61,6 @@ def _weights(shape: str, f: jax.Array, g: jax.Array,
         w, w_low = cosine_pair(f, g)
         return 2 * g - w, 2 * f - w_low
     raise ValueError(f"shape must be one of {SHAPES}, got shape={shape!r}")
-
-
-def _masked(fn: Any, x: jax.Array) -> jax.Array:
-    """``fn(x)`` with ``fn(0) = 0`` taken without evaluating `fn` at 0, where the derivative of
-    a root is infinite: the double-`where` rule, so that gradients stay finite where a phase's
-    fraction is clamped to 0 (before a cooldown, after a warmup)."""
-    positive = x > 0
-    return jnp.where(positive, fn(jnp.where(positive, x, jnp.ones_like(x))), jnp.zeros_like(x))
 
 
 def anneal(shape: str, start: jax.Array, end: jax.Array, f: jax.Array,

@@ -377,3 +377,11 @@ def test_fractional_periods_of_combinators_keep_integer_positions():
         float(cycle / 10**9), rel=1e-6)
     assert float(js.staircase(js.linear(0.0, 1e9, 10**9), 2.5)(2**24 + 3)) == pytest.approx(
         float(divmod(Fraction(2**24 + 3), Fraction("2.5"))[0] * Fraction("2.5")), rel=1e-7)
+
+
+def test_gradient_of_a_k_decay_cosine_at_step_0_is_finite():
+    """The class of the masked sqrt: ``f**k`` with ``k < 1`` at ``f = 0`` (step 0) had an
+    infinite derivative that ``0 * inf`` made NaN, for any argument's gradient."""
+    for grad in (jax.grad(lambda n: js.cosine_annealing(1.0, n, k=0.5)(0))(10.5),
+                 jax.grad(lambda k: js.cosine_annealing(1.0, 10, k=k)(0))(0.5)):
+        assert float(grad) == 0.0
