@@ -95,7 +95,7 @@ def test_sgdr_stacked_and_traced_cycle_mult_1_is_finite_with_a_finite_gradient()
                                [float(s(5)) for s in runs], rtol=1e-6)
     at = jax.jit(lambda m, t: js.sgdr(1.0, cycle_steps=10, cycle_mult=m)(t))
     assert float(at(1.0, 25)) == float(runs[0](25))
-    grad = jax.grad(lambda m: js.sgdr(1.0, cycle_steps=10, cycle_mult=m)(25))(1.0)
+    grad = jax.jit(jax.grad(lambda m: js.sgdr(1.0, cycle_steps=10, cycle_mult=m)(25)))(1.0)
     assert np.isfinite(float(grad))
 
 
