@@ -23,6 +23,7 @@ from ._numerics import (
     divmod_steps,
     fractions,
     log_of,
+    masked_at_zero,
     mix,
     one_minus_power,
     power,
@@ -330,7 +331,7 @@ class _PolynomialDecay(Schedule, kind="polynomial_decay"):
         # Two weights, each precise where it is small (so a rise from 0 keeps its relative
         # precision), and no difference of the two values (which could overflow): exactly
         # `init` at 0 and `end` at T.
-        weights = remaining**p, one_minus_power(done, remaining, p)
+        weights = masked_at_zero(lambda x: x**p, remaining), one_minus_power(done, remaining, p)
         return mix(as_float(self.init_value, t), as_float(self.end_value, t), weights)
 
     def _horizon(self) -> int | None:

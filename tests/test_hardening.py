@@ -385,3 +385,10 @@ def test_gradient_of_a_k_decay_cosine_at_step_0_is_finite():
     for grad in (jax.grad(lambda n: js.cosine_annealing(1.0, n, k=0.5)(0))(10.5),
                  jax.grad(lambda k: js.cosine_annealing(1.0, 10, k=k)(0))(0.5)):
         assert float(grad) == 0.0
+
+
+def test_gradient_of_a_polynomial_decay_past_its_end_is_finite():
+    """``remaining**p`` with ``p < 1`` at ``remaining = 0`` (from the horizon on): NaN."""
+    for grad in (jax.grad(lambda n: js.polynomial_decay(1.0, n, power=0.5)(20))(10.5),
+                 jax.grad(lambda t: js.polynomial_decay(1.0, 10, power=0.5)(t))(20.0)):
+        assert float(grad) == 0.0
