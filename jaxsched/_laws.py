@@ -351,7 +351,26 @@ class LossCurve:
 
 
 class LossLaw:
-    """A fitted loss law: its `form` and `params` by name; `predict` the loss of any schedule.
+    """A loss law: its `form` and `params` by name; `predict` the loss curve of any schedule.
+
+    With :math:`\\eta_t` the rate at step t (from step 0, warmup included),
+    :math:`S_1(t) = \\sum_{\\tau=0}^{t} \\eta_\\tau` and
+    :math:`S_k(t) = \\sum_{\\tau=k}^{t} \\eta_\\tau`, the two forms are
+
+    * ``"multi_power"`` (Luo et al., "A Multi-Power Law for Loss Curve Prediction Across
+      Learning Rate Schedules", ICLR 2025, arXiv:2503.12811), 7 parameters:
+
+      .. math:: L(t) = L_0 + A\\,S_1(t)^{-\\alpha} + B \\sum_{k=1}^{t}
+                (\\eta_k - \\eta_{k-1})\\bigl(1 - (1 + C\\,\\eta_k^{-\\gamma}
+                S_k(t))^{-\\beta}\\bigr)
+
+      (a decrease of the rate makes its term negative: the loss drop; a rate of exactly 0
+      takes the term's limit);
+    * ``"momentum"`` (Tissue et al., "Scaling Law with Learning Rate Annealing", 2024,
+      arXiv:2408.11029), 4 parameters, with :math:`\\lambda = 0.999`:
+
+      .. math:: L(t) = L_0 + A\\,S_1(t)^{-\\alpha} - C \\sum_{i=1}^{t} m_i, \\quad
+                m_i = \\lambda\\,m_{i-1} + (\\eta_{i-1} - \\eta_i),\\; m_0 = 0.
 
     A pytree whose leaves are the parameters (so `jax.jit` takes it as an argument), a plain
     value (equal, hashed and pickled by form and parameter values) and a config
@@ -359,7 +378,7 @@ class LossLaw:
     parameters: ``LossLaw("momentum", {"L0": 3.07, "A": 0.49, "alpha": 0.57, "C": 0.4})``.
 
     Args:
-      form: ``"multi_power"`` or ``"momentum"`` (see the module docstring for the formulas).
+      form: ``"multi_power"`` or ``"momentum"``.
       params: the form's parameters by name: multi_power ``L0, A, alpha, B, C, beta, gamma``,
         momentum ``L0, A, alpha, C``.
     """

@@ -7,7 +7,7 @@ fastest). Monotone by construction: the knots' values are
 .. math:: v_j = e + (p - e)\\,\\exp\\Bigl(-\\sum_{i \\le j} \\mathrm{softplus}(\\theta_i)\\Bigr),
 
 non-increasing from the peak ``p`` towards the floor ``e`` (`end_value`, or 0). The law's
-predicted loss at the last step is minimised over ``theta`` by Adam, its gradient through
+predicted loss at the last step is minimised over ``theta`` by L-BFGS, its gradient through
 `LossLaw.predict` (one compiled loop).
 """
 
@@ -92,10 +92,12 @@ def optimize_schedule(law: LossLaw, steps: int, *, peak_value: float, warmup_ste
 
     A linear warmup from 0 to `peak_value` over `warmup_steps`, then a piecewise-linear decay
     through `knots` knots (closer together towards the end), non-increasing when `monotone`;
-    its values minimise ``law.predict(schedule, steps - 1)`` (Adam on a monotone
-    parameterisation). What the law cannot see it
-    cannot optimise: the result is as good as the law's extrapolation to this schedule (see
-    the docs' page "Predicting a schedule's loss").
+    its values minimise ``law.predict(schedule, steps - 1)`` by L-BFGS. Monotone by
+    construction: knot j has the value
+    :math:`e + (p - e)\\exp(-\\sum_{i \\le j} \\mathrm{softplus}(\\theta_i))`, with p the peak and
+    e the floor (`end_value`, or 0). What the law cannot see it cannot optimise: the result is
+    as good as the law's extrapolation to this schedule (see the page "Predicting a schedule's
+    loss").
 
     Args:
       law: a fitted `LossLaw`.
@@ -106,7 +108,7 @@ def optimize_schedule(law: LossLaw, steps: int, *, peak_value: float, warmup_ste
       monotone: keep the decay non-increasing (by construction); False allows any values in
         ``[end_value or 0, peak_value]``.
       knots: how many knots the decay has.
-      iterations: Adam's iterations.
+      iterations: L-BFGS's iterations.
 
     Returns:
       A jaxsched schedule (``join`` of a ``linear`` warmup and a ``piecewise_linear`` decay):
