@@ -47,7 +47,7 @@ FORMS: dict[str, tuple[str, ...]] = {
 # lambda of the momentum form (Tissue et al. 2024 use 0.999; fixed, not fitted).
 MOMENTUM_DECAY = 0.999
 # Terms of the multi-power sum evaluated at once (steps x changes), bounding memory.
-_BLOCK = 1 << 22
+_BLOCK = 1 << 20
 
 
 def check_form(form: Any) -> str:
