@@ -28,9 +28,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
+
 from ._registry import CONFIG_KEYS
 
-__all__ = ["Field", "declare", "field"]
+__all__ = ["Field", "declare", "field", "register_pytree"]
 
 
 class Field:
@@ -108,3 +110,30 @@ def declare(cls: type, reserved: frozenset[str]) -> None:
     cls.params = tuple(params)  # type: ignore[attr-defined]
     cls.static = frozenset(static)  # type: ignore[attr-defined]
     cls.attrs = attrs  # type: ignore[attr-defined]
+
+
+def register_pytree(cls: type) -> None:
+    """Registers a schedule class as a pytree from its declared fields.
+
+    The numeric arguments and sub-schedules are the children (keyed by attribute, so
+    `jax.tree_util.tree_flatten_with_path` names them), the static ones the auxiliary data.
+    """
+    params, static, attrs = cls.params, cls.static, cls.attrs  # type: ignore[attr-defined]
+    children = tuple(attrs.get(p, p) for p in params if p not in static)
+    aux = tuple(attrs.get(p, p) for p in params if p in static)
+    keys = tuple(jax.tree_util.GetAttrKey(name) for name in children)
+
+    def flatten(obj: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        return tuple(getattr(obj, n) for n in children), tuple(getattr(obj, n) for n in aux)
+
+    def flatten_with_keys(obj: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        values, aux_values = flatten(obj)
+        return tuple(zip(keys, values)), aux_values
+
+    def unflatten(aux_values: tuple[Any, ...], values: Any) -> Any:
+        obj: Any = object.__new__(cls)
+        for name, value in (*zip(children, values), *zip(aux, aux_values)):
+            object.__setattr__(obj, name, value)
+        return obj
+
+    jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)

@@ -26,7 +26,7 @@ from jax.typing import ArrayLike
 
 from . import _eager
 from ._checks import is_traced
-from ._fields import declare, field
+from ._fields import declare, field, register_pytree
 
 # The registry and the step helpers, which the shape modules import from here with `Schedule`.
 from ._registry import _CONSTRUCTORS as _CONSTRUCTORS
@@ -101,44 +101,11 @@ class Schedule:
         if kind is not None:
             cls.kind = kind
         declare(cls, _RESERVED)
-        jax.tree_util.register_pytree_with_keys(
-            cls, cls._flatten_with_keys, cls._unflatten, cls._flatten
-        )
+        register_pytree(cls)
 
     def _argument(self, name: str) -> Any:
         """The value of the constructor's argument `name`."""
         return getattr(self, self.attrs.get(name, name))
-
-    # -- pytree ---------------------------------------------------------------------------------
-
-    @classmethod
-    def _children(cls) -> tuple[str, ...]:
-        """The attributes of the numeric arguments and sub-schedules: the pytree's children."""
-        return tuple(cls.attrs.get(p, p) for p in cls.params if p not in cls.static)
-
-    @classmethod
-    def _aux(cls) -> tuple[str, ...]:
-        """The attributes of the static arguments: the pytree's auxiliary data."""
-        return tuple(cls.attrs.get(p, p) for p in cls.params if p in cls.static)
-
-    def _flatten(self):
-        children = tuple(getattr(self, n) for n in self._children())
-        return children, tuple(getattr(self, n) for n in self._aux())
-
-    def _flatten_with_keys(self):
-        children = tuple(
-            (jax.tree_util.GetAttrKey(n), getattr(self, n)) for n in self._children()
-        )
-        return children, tuple(getattr(self, n) for n in self._aux())
-
-    @classmethod
-    def _unflatten(cls, aux, children):
-        obj = object.__new__(cls)
-        for name, v in zip(cls._children(), children):
-            object.__setattr__(obj, name, v)
-        for name, v in zip(cls._aux(), aux):
-            object.__setattr__(obj, name, v)
-        return obj
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable; build a new schedule instead")
