@@ -29,6 +29,8 @@ SPECIFIC = {
     "three_phase", "mode", "cycles", "schedule", "schedules", "prefix", "steps_per_epoch",
     "start", "at", "horizon", "planned_horizon", "key", "std", "end", "kind", "limit", "op",
     "left", "right", "distribution",
+    # batch_ramp: a batch-size plan, not a rate
+    "sizes", "clock", "tokens_per_sample", "micro_batch", "align", "total",
 }
 
 
