@@ -93,7 +93,8 @@ def _reference_init(curves):
         total = 0.0
         for rates, cumulative, steps, loss in curves:
             pred = L0 + A * cumulative[steps] ** -alpha - B * (3e-4 - rates[steps])
-            r = np.log(loss) - np.log(pred)
+            with np.errstate(invalid="ignore"):  # a trial point with pred < 0: nan, as upstream
+                r = np.log(loss) - np.log(pred)
             a = np.abs(r)
             total += np.sum(np.where(a <= 1e-3, 0.5 * r * r, 1e-3 * (a - 0.5e-3)))
         return total
