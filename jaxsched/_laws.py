@@ -428,7 +428,7 @@ class LossLaw:
         if isinstance(values, jax.Array) and not jnp.issubdtype(values.dtype, jnp.floating):
             values = values.astype(jnp.float32)
         with jax.enable_x64(True):
-            check_rates(rates_of(values, n) if not _is_tracer(values) else values)
+            check_rates(rates_of(values, n))
 
         def compute(tree: tuple[dict[str, jax.Array], jax.Array]) -> jax.Array:
             p, values = tree
