@@ -1,5 +1,6 @@
-"""The colab/ notebooks: 01-04 stored with the outputs of a full-mode run, a short set-up cell
-that installs jaxsched where it is missing (on Colab), and each runs top to bottom (quick sizes).
+"""The colab/ notebooks: 01-04 and 06 stored with the outputs of a full-mode run, a short set-up
+cell that installs jaxsched where it is missing (on Colab), and each runs top to bottom (quick
+sizes).
 
 The set-up cell (the first code cell) is run on its own, through IPython's input transformer with
 ``%pip`` recorded instead of run, in both situations: jaxsched importable (a checkout, an install)
@@ -30,13 +31,13 @@ KERNEL = "jaxsched-test"
 CELL_TIMEOUT = 300
 
 
-# The four notebooks committed with the outputs of tools/execute_notebooks.py (a fifth, on
+# The notebooks committed with the outputs of tools/execute_notebooks.py (the fifth, on
 # training beyond a fixed horizon, is executed and committed by its author).
-EXECUTED = [p for p in NOTEBOOKS if p.name[:3] in ("01_", "02_", "03_", "04_")]
+EXECUTED = [p for p in NOTEBOOKS if p.name[:3] in ("01_", "02_", "03_", "04_", "06_")]
 
 
-def test_there_are_the_four_notebooks():
-    assert [p.name[:3] for p in EXECUTED] == ["01_", "02_", "03_", "04_"]
+def test_there_are_the_executed_notebooks():
+    assert [p.name[:3] for p in EXECUTED] == ["01_", "02_", "03_", "04_", "06_"]
 
 
 def code_cells(path: Path) -> list[str]:
