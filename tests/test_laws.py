@@ -135,6 +135,15 @@ def _objective(law, size):
 
 
 @pytest.mark.parametrize("size", ["25", "100"])
+def test_predict_reproduces_the_papers_published_errors(size):
+    """With the paper's fitted parameters, its published test-set averages, to their digits."""
+    law = js.LossLaw("multi_power", dict(zip(MULTI_POWER, data.PAPER_FIT[size])))
+    pred, worst = _errors(law, size)
+    assert round(pred * 100, 3) == round(data.PAPER[size][0] * 100, 3)
+    assert round(worst * 100, 2) == round(data.PAPER[size][1] * 100, 2)
+
+
+@pytest.mark.parametrize("size", ["25", "100"])
 def test_the_fit_beats_the_papers_code_at_its_objective_and_worst_error(fits, size):
     law = fits[size, "multi_power"]
     paper = js.LossLaw("multi_power", dict(zip(MULTI_POWER, data.PAPER_FIT[size])))
