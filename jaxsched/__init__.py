@@ -15,15 +15,9 @@ from ._clocks import SampleClockState as SampleClockState
 from ._clocks import StepClockState as StepClockState
 from ._clocks import TokenClockState as TokenClockState
 from ._clocks import scale_by_schedule as scale_by_schedule
-from ._combinators import clip as clip
 from ._combinators import join as join
-from ._combinators import per_epoch as per_epoch
 from ._combinators import piecewise_constant as piecewise_constant
 from ._combinators import piecewise_linear as piecewise_linear
-from ._combinators import repeat as repeat
-from ._combinators import schedule as schedule
-from ._combinators import staircase as staircase
-from ._combinators import warmup as warmup
 from ._configs import from_config as from_config
 from ._configs import to_config as to_config
 from ._cycles import cosine_annealing as cosine_annealing
@@ -64,6 +58,12 @@ from ._stack import stack as stack
 from ._stepmaps import hold as hold
 from ._stepmaps import interleave as interleave
 from ._train_step import make_train_step as make_train_step
+from ._wrappers import clip as clip
+from ._wrappers import per_epoch as per_epoch
+from ._wrappers import repeat as repeat
+from ._wrappers import schedule as schedule
+from ._wrappers import staircase as staircase
+from ._wrappers import warmup as warmup
 from ._wsd import warmup_stable_decay as warmup_stable_decay
 
 # The documented API (docs/api.rst), in its order.

@@ -17,11 +17,12 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from . import _checks as check
-from ._combinators import _child, join, warmup
+from ._combinators import _child, join
 from ._decays import constant
 from ._numerics import fractions, promote_step
 from ._ramps import anneal, check_power, check_shape
 from ._schedule import Schedule, as_count, as_float, float_dtype, register, step_count
+from ._wrappers import warmup
 
 __all__ = ["cooldown", "extend", "noise", "shift", "wsd_cycles"]
 
