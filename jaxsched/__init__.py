@@ -22,9 +22,6 @@ from ._configs import from_config as from_config
 from ._configs import to_config as to_config
 from ._cycles import cosine_annealing as cosine_annealing
 from ._cycles import cyclic as cyclic
-from ._cycles import one_cycle as one_cycle
-from ._cycles import one_cycle_momentum as one_cycle_momentum
-from ._cycles import sgdr as sgdr
 from ._decays import constant as constant
 from ._decays import exponential_decay as exponential_decay
 from ._decays import inverse_sqrt as inverse_sqrt
@@ -41,6 +38,8 @@ from ._laws import LossCurve as LossCurve
 from ._laws import LossLaw as LossLaw
 from ._laws_fit import fit_loss_law as fit_loss_law
 from ._laws_search import optimize_schedule as optimize_schedule
+from ._one_cycle import one_cycle as one_cycle
+from ._one_cycle import one_cycle_momentum as one_cycle_momentum
 from ._optstate import hyperparams as hyperparams
 from ._optstate import learning_rate as learning_rate
 from ._plans import cooldown as cooldown
@@ -54,6 +53,7 @@ from ._plateau import reduce_on_plateau as reduce_on_plateau
 from ._plot import plot as plot
 from ._powers import power_decay as power_decay
 from ._schedule import Schedule as Schedule
+from ._sgdr import sgdr as sgdr
 from ._stack import stack as stack
 from ._stepmaps import hold as hold
 from ._stepmaps import interleave as interleave

@@ -140,7 +140,7 @@ SPECS = {
 }
 def test_every_shape_is_drawn():
     """The strategies cover the whole catalogue of shapes."""
-    modules = (js._decays, js._anneals, js._wsd, js._cycles)
+    modules = (js._decays, js._anneals, js._wsd, js._cycles, js._sgdr, js._one_cycle)
     assert set(SPECS) == {name for module in modules for name in module.__all__}
 
 
