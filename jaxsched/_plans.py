@@ -1,6 +1,6 @@
 """Changing the plan: `cooldown`, `shift`, `extend`, `noise`, and WSD in cycles (`wsd_cycles`).
 
-Combinators for runs whose length is not fixed up front (API.md §3): anneal any schedule to an end
+Combinators for runs whose length is not fixed up front: anneal any schedule to an end
 value from a step chosen late (`cooldown`, also with a traced ``start``, so that one compiled
 program evaluates several branch points under `jax.vmap`), continue a schedule in a run whose step
 counter restarted (`shift`), stretch what is left of a plan to a new horizon (`extend`), and timm's
@@ -19,6 +19,7 @@ from jax.typing import ArrayLike
 from . import _checks as check
 from ._combinators import _child, join
 from ._decays import constant
+from ._fields import field
 from ._numerics import fractions, promote_step
 from ._ramps import anneal, check_power, check_shape
 from ._schedule import Schedule, as_count, as_float, float_dtype, register, step_count
@@ -26,7 +27,6 @@ from ._wrappers import warmup
 
 __all__ = ["cooldown", "extend", "noise", "shift", "wsd_cycles"]
 
-_INT32_MAX = int(np.iinfo(np.int32).max)
 
 
 def _concrete(*values: Any) -> bool:
@@ -36,13 +36,18 @@ def _concrete(*values: Any) -> bool:
 # -- cooldown -------------------------------------------------------------------------------------
 
 
-class _Cooldown(Schedule):
-    kind = "cooldown"
-    params = ("schedule", "start", "steps", "shape", "end_value")
-    static = frozenset({"shape"})
-    power = None  # the exponent of shape "power" (`_PowerCooldown`)
+class _Cooldown(Schedule, kind="cooldown"):
+    schedule: Schedule
+    start: ArrayLike
+    steps: ArrayLike
+    shape: str = field(static=True)
+    end_value: ArrayLike
 
-    def _at(self, t):
+    def _exponent(self) -> ArrayLike | None:
+        """The exponent of shape "power" (a field of `_PowerCooldown`), else None."""
+        return None
+
+    def _at(self, t: jax.Array) -> jax.Array:
         value = self.schedule._at(t)
         end = as_float(self.end_value, t)
         u = promote_step(t, self.steps)  # float positions for a fractional length
@@ -54,10 +59,10 @@ class _Cooldown(Schedule):
             annealed = jnp.where(above, anneal(self.shape, jnp.where(above, value, 1), end, f, g),
                                  end)
         else:
-            annealed = anneal(self.shape, value, end, f, g, self.power)
+            annealed = anneal(self.shape, value, end, f, g, self._exponent())
         return jnp.where(u < start, value, jnp.where(u - start >= n, end, annealed))
 
-    def _horizon(self):
+    def _horizon(self) -> int | None:
         start, n = step_count(self.start), step_count(self.steps)
         return None if start is None or n is None else start + n
 
@@ -65,7 +70,10 @@ class _Cooldown(Schedule):
 class _PowerCooldown(_Cooldown):
     """A cooldown of shape "power": the same, with the exponent as one more hyperparameter."""
 
-    params = (*_Cooldown.params, "power")  # type: ignore[assignment]
+    power: ArrayLike
+
+    def _exponent(self) -> ArrayLike | None:
+        return self.power
 
 
 @register
@@ -134,11 +142,11 @@ def cooldown(schedule: Schedule, start: ArrayLike, steps: ArrayLike, shape: str 
 # -- shift ----------------------------------------------------------------------------------------
 
 
-class _Shift(Schedule):
-    kind = "shift"
-    params = ("schedule", "steps")
+class _Shift(Schedule, kind="shift"):
+    schedule: Schedule
+    steps: ArrayLike
 
-    def _at(self, t):
+    def _at(self, t: jax.Array) -> jax.Array:
         k = as_count(self.steps, t)
         zero = jnp.zeros((), t.dtype)
         if jnp.issubdtype(t.dtype, jnp.integer):  # saturate instead of wrapping around
@@ -148,7 +156,7 @@ class _Shift(Schedule):
             moved = t + k
         return self.schedule._at(jnp.maximum(moved, zero))
 
-    def _horizon(self):
+    def _horizon(self) -> int | None:
         h = self.schedule.horizon
         if h is None or check.is_traced(self.steps):
             return None
@@ -184,7 +192,7 @@ def shift(schedule: Schedule, steps: ArrayLike) -> Schedule:
       ['1.00', '1.00', '1.00', '0.75']
     """
     return _Shift(schedule=_child("schedule", schedule),
-                  steps=check.integer("steps", steps, low=-_INT32_MAX))
+                  steps=check.integer("steps", steps, low=-check.INT32_MAX))
 
 
 # -- extend ---------------------------------------------------------------------------------------
@@ -202,17 +210,18 @@ def _stretch(at: Any, new: Any, old: Any, t: jax.Array) -> jax.Array:
     return (h_old - a) / (h_new - a)
 
 
-class _Extend(Schedule):
-    kind = "extend"
-    params = ("schedule", "at", "horizon", "planned_horizon")
+class _Extend(Schedule, kind="extend"):
+    schedule: Schedule
+    at: ArrayLike
     # The argument `horizon` is stored as `new_horizon`, so that `Schedule.horizon` stays the
     # property: an int, or None where the argument is traced (under `jax.vmap` or `jax.jit`).
-    attrs = {"horizon": "new_horizon"}
+    new_horizon: ArrayLike = field(alias="horizon")
+    planned_horizon: ArrayLike
 
-    def _horizon(self):
+    def _horizon(self) -> int | None:
         return step_count(self.new_horizon)
 
-    def _at(self, t):
+    def _at(self, t: jax.Array) -> jax.Array:
         # One evaluation of the schedule (so nested extends grow the program linearly, not by
         # doubling it), at a float step: `t` itself before `at` (exact up to 2**24, or 2**53 for
         # 64-bit steps), the stretched position after it.
@@ -322,14 +331,18 @@ def _epsilon(kind: str, key: jax.Array, std: jax.Array, limit: jax.Array,
     return jax.random.uniform(key, (), dtype, -half, half)
 
 
-class _Noise(Schedule):
-    kind = "noise"
-    # The noise's `kind` argument is stored as `distribution`: "kind" names the constructor in
-    # configs (see `_noise_config`).
-    params = ("schedule", "key", "std", "start", "end", "distribution", "limit")
-    static = frozenset({"distribution"})
+class _Noise(Schedule, kind="noise"):
+    schedule: Schedule
+    key: Any
+    std: ArrayLike
+    start: ArrayLike
+    end: ArrayLike | None
+    # The argument `kind` is stored as `distribution` (Schedule.kind is the constructor's
+    # name), and configs write it under that name (a config's "kind" is the constructor's).
+    distribution: str = field(static=True, alias="kind")
+    limit: ArrayLike
 
-    def _at(self, t):
+    def _at(self, t: jax.Array) -> jax.Array:
         value = self.schedule._at(t)
         dtype = float_dtype(t)
         # Drawn in float32 for every step type, so that a float step draws what the integer
@@ -349,14 +362,12 @@ class _Noise(Schedule):
             active &= t < as_count(self.end, t)
         return jnp.where(active, value * (1 + eps), value)
 
-    def _horizon(self):
+    def _horizon(self) -> int | None:
         h, end = self.schedule.horizon, step_count(self.end)
         return None if h is None or end is None else max(h, end)
 
-    def __repr__(self) -> str:
-        return super().__repr__().replace("distribution=", "kind=")
 
-
+@register
 def noise(schedule: Schedule, key: ArrayLike, std: ArrayLike, start: int | jax.Array = 0,
           end: int | jax.Array | None = None, kind: str = "normal",
           limit: ArrayLike = 0.67) -> Schedule:
@@ -406,19 +417,8 @@ def noise(schedule: Schedule, key: ArrayLike, std: ArrayLike, start: int | jax.A
         if _concrete(start, end) and not end >= start:
             raise ValueError(f"end must be >= start={start!r}, got end={end!r}")
     return _Noise(schedule=schedule, key=_check_key(key), std=check.positive("std", std),
-                  start=start, end=end, distribution=kind,
+                  start=start, end=end, kind=kind,
                   limit=check.real("limit", limit, low=0.0, low_open=True, high=1.0))
-
-
-def _noise_config(schedule: Schedule, key: Any, std: Any, start: Any = 0, end: Any = None,
-                  distribution: str = "normal", limit: Any = 0.67) -> Schedule:
-    """`noise` as `from_config` calls it: a config's "kind" is the constructor's name, so the
-    noise's kind is written as "distribution"."""
-    return noise(schedule, key, std, start, end, kind=distribution, limit=limit)
-
-
-_noise_config.__name__ = "noise"
-register(_noise_config)
 
 
 # -- WSD in cycles --------------------------------------------------------------------------------
