@@ -49,7 +49,7 @@ def to_config(schedule: Schedule) -> dict[str, Any]:
       {'kind': 'cosine_annealing', 'init_value': 0.1, 'steps': 100, 'end_value': 0.0, 'k': 1.0}
     """
     if type(schedule).__name__ == "LossLaw":  # a fitted loss law (jaxsched._laws) writes itself
-        return schedule.to_config()
+        return schedule.to_config()  # type: ignore[attr-defined]
     return _to_config(schedule, "")
 
 

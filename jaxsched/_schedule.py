@@ -85,9 +85,6 @@ class Schedule:
     attrs: ClassVar[dict[str, str]] = {}
     no_config: ClassVar[str] = "its kind is not a registered constructor"
 
-    if TYPE_CHECKING:  # for mypy: subclasses that list `params` by hand, not as fields
-        def __getattr__(self, name: str) -> Any: ...
-
     def __init__(self, **kwargs: Any):
         missing = set(self.params) - set(kwargs)
         extra = set(kwargs) - set(self.params)
