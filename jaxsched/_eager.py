@@ -12,20 +12,8 @@ its function for the next calls (a dictionary lookup, no hashing); pickling, cop
 ``hash`` and ``repr`` ignore it. The cache holds the last 64 schedule values (each compiled
 function with its executables is about 2.5 MB: 4,096 of them were a 10 GB ceiling, and a sweep
 over 500 values kept 820 MB; benchmarks/README.md); a schedule that is still referenced keeps its
-own function.
-
-Tried and dropped (measured on the shared 2-core CPU, 2026-12-02; benchmarks/README.md, Shapes):
-
-* Prefetching blocks of 256 values for steps in arithmetic progression: about 20% cheaper per
-  call, but its compilation (a 256-output split) stalled the 6th call of every fresh schedule
-  for 1.8-3 s.
-* One jitted function with the schedule as a static argument: the same sharing, but every call
-  hashes the schedule (0.6 µs more a call, 11.2 µs against 10.5 µs with the value read: the
-  difference between 14× and 16× optax's warmup-cosine, goal 15×).
-* The hyperparameters as traced arguments of one function per structure (one compilation per
-  kind of schedule): each call converts every hyperparameter to a device array (29 µs a call
-  with the value read, against 13 µs), and the values are those of a traced schedule, which can
-  differ by an ulp from the constants' (float64 work on the host is then done in float32).
+own function. (Designs tried and dropped, with their timings: benchmarks/README.md, "Eager
+calls and SGDR".)
 """
 
 from __future__ import annotations

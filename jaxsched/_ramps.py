@@ -1,5 +1,4 @@
-"""The curves of ramps and anneals (API.md §2a), shared by `warmup`, `cooldown` and
-`warmup_stable_decay`.
+"""The curves of ramps and anneals, shared by `warmup`, `cooldown` and `warmup_stable_decay`.
 
 Each shape is a curve ``D(f)`` that falls from 1 to 0 as the fraction ``f`` of the phase goes
 from 0 to 1. An anneal from ``a`` to ``b`` is ``b + (a − b)·D(f)``; a warmup from ``v0`` up to
