@@ -26,7 +26,6 @@ from ._schedule import Schedule
 
 __all__ = ["BatchRamp", "batch_ramp"]
 
-_INT32_MAX = 2**31 - 1
 _CLOCKS = ("samples", "tokens", "steps")
 _COUPLINGS = {"none": 0.0, "sqrt": 0.5, "linear": 1.0}
 
@@ -78,7 +77,7 @@ class BatchRamp:
     def __post_init__(self) -> None:  # `BatchRamp(...)` checks as `batch_ramp` does
         for name, value in _checked(self).items():
             object.__setattr__(self, name, value)
-        if self.stages[-1][0] > _INT32_MAX:
+        if self.stages[-1][0] > _checks.INT32_MAX:
             raise ValueError(f"boundaries={self.boundaries} puts a stage beyond step 2**31 - 1")
 
     # -- the stage table, in Python integers -----------------------------------------------------
@@ -185,7 +184,7 @@ class BatchRamp:
         self._check_count(name, n, per)
         if isinstance(n, (int, np.integer)):
             step = self._step_at_int(max(int(n), 0) // per)
-            if step > _INT32_MAX and not _clocks._x64():
+            if step > _checks.INT32_MAX and not _clocks._x64():
                 raise ValueError(f"{name}={int(n)} is step {step}, beyond int32: enable x64")
             return jnp.asarray(step, jnp.int64 if _clocks._x64() else jnp.int32)
         n = jnp.asarray(n)
@@ -237,7 +236,7 @@ class BatchRamp:
         """
         power = _COUPLINGS[_checks.choice("coupling", coupling, tuple(_COUPLINGS))]
         clock = _checks.choice("clock", clock, _CLOCKS)
-        unit = _int("unit", unit, 1, _INT32_MAX)
+        unit = _int("unit", unit, 1, _checks.INT32_MAX)
         if power == 0.0:
             return _decays.constant(1.0)
         values = [(b / self.sizes[0]) ** power for _, _, b in self.stages]
@@ -251,7 +250,7 @@ class BatchRamp:
                 raise ValueError(f"unit={unit} is too coarse: the batch changes after {seen * per}"
                                  f" {clock}, and no multiple of the unit lies within the step "
                                  f"before ({running * per} {clock}); take a unit of at most that")
-            if at > _INT32_MAX:
+            if at > _checks.INT32_MAX:
                 raise ValueError(f"unit={unit} is too fine: a change at {seen * per} {clock} is "
                                  f"beyond 2**31 - 1 units")
             boundaries.append(at)
@@ -336,7 +335,7 @@ class BatchRamp:
         """
         if not isinstance(schedule, str):
             raise TypeError(f"schedule must be a string, got schedule={schedule!r}")
-        length = 1 if seq_length is None else _int("seq_length", seq_length, 1, _INT32_MAX)
+        length = 1 if seq_length is None else _int("seq_length", seq_length, 1, _checks.INT32_MAX)
         pairs = []
         for entry in schedule.replace(",", " ").split():
             threshold, sep, size = entry.partition(":")
@@ -362,7 +361,7 @@ class BatchRamp:
         growth factor), so no sample is skipped or repeated: ``align=True``.
         """
         unit = _checks.choice("unit", unit, ("tokens", "steps"))
-        length = _int("sequence_length", sequence_length, 1, _INT32_MAX)
+        length = _int("sequence_length", sequence_length, 1, _checks.INT32_MAX)
         batch_sizes, schedule = _ints("batch_sizes", batch_sizes, 1), _ints("schedule", schedule, 0)
         if len(batch_sizes) != len(schedule) or not schedule or schedule[0] != 0:
             raise ValueError(f"schedule must start at 0 and have one entry per batch size, got "
@@ -388,8 +387,8 @@ def _checked(plan: BatchRamp) -> dict[str, Any]:
     """The fields of a plan, checked and as plain Python values (tuples of ints)."""
     sizes = _ints("sizes", plan.sizes, 1)
     boundaries = _ints("boundaries", plan.boundaries, 0)
-    tokens_per_sample = _int("tokens_per_sample", plan.tokens_per_sample, 1, _INT32_MAX)
-    micro_batch = _int("micro_batch", plan.micro_batch, 1, _INT32_MAX)
+    tokens_per_sample = _int("tokens_per_sample", plan.tokens_per_sample, 1, _checks.INT32_MAX)
+    micro_batch = _int("micro_batch", plan.micro_batch, 1, _checks.INT32_MAX)
     align = _checks.flag("align", plan.align)
     if not sizes or len(boundaries) != len(sizes) - 1:
         raise ValueError(f"boundaries must hold len(sizes) - 1 = {len(sizes) - 1} counts, got "
@@ -400,7 +399,7 @@ def _checked(plan: BatchRamp) -> dict[str, Any]:
         raise ValueError(f"boundaries must be non-decreasing, got {boundaries=}")
     if any(s % micro_batch for s in sizes):
         raise ValueError(f"micro_batch={micro_batch} must divide every size, got {sizes=}")
-    if sizes[-1] * tokens_per_sample > _INT32_MAX:
+    if sizes[-1] * tokens_per_sample > _checks.INT32_MAX:
         raise ValueError(f"sizes × tokens_per_sample must be at most 2**31 - 1 tokens per step, "
                          f"got {sizes[-1]} × {tokens_per_sample=}")
     if align and any(b % a for a, b in zip(sizes, sizes[1:])):
