@@ -12,6 +12,8 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
+from ._checks import INT32_MAX
+
 __all__ = ["plot"]
 
 MAX_POINTS = 10_000  # every step is drawn up to this many steps; beyond, this many sampled steps
@@ -37,7 +39,7 @@ def steps_to_draw(num_steps: int, start: int = 0, max_points: int = MAX_POINTS) 
         raise TypeError(f"num_steps must be an int, got num_steps={num_steps!r}")
     if isinstance(start, bool) or not isinstance(start, (int, np.integer)):
         raise TypeError(f"start must be an int, got start={start!r}")
-    if not 0 <= start < num_steps <= np.iinfo(np.int32).max:
+    if not 0 <= start < num_steps <= INT32_MAX:
         raise ValueError(
             f"need 0 <= start < num_steps <= 2**31 - 1, got start={start}, num_steps={num_steps}"
         )
