@@ -109,7 +109,7 @@ class PlateauState(NamedTuple):
         return self._field("cooldown_count")
 
     @property
-    def count(self) -> jax.Array:  # type: ignore[override]  # the field (API.md §4), not tuple.count
+    def count(self) -> jax.Array:  # type: ignore[override]  # the documented field, not tuple.count
         return self._field("count")
 
     @property
