@@ -8,7 +8,15 @@ fastest). Monotone by construction: the knots' values are
 
 non-increasing from the peak ``p`` towards the floor ``e`` (`end_value`, or 0). The law's
 predicted loss at the last step is minimised over ``theta`` by L-BFGS, its gradient through
-`LossLaw.predict` (one compiled loop).
+`LossLaw.predict` (one compiled loop), falling back on the best iterate (a failed line search
+can step uphill, far: a fitted momentum law's search once went from 2.106 to 2.362, and
+stayed there).
+
+The search is also guarded by the simple schedules the knots can express: a constant, a cosine
+and a linear decay to the floor, and warmup-stable-decay runs with linear and ``1 - sqrt``
+cooldowns over 10-50 % of the decay, each sampled at the knots. When the law predicts one of
+them to end lower than the L-BFGS result, L-BFGS starts again from it; the result is never
+predicted worse than any of them.
 """
 
 from __future__ import annotations
@@ -57,32 +65,71 @@ def _schedule(values: Any, knots: np.ndarray, peak: float, warmup_steps: int) ->
     return join([linear(0.0, peak, warmup_steps), decay], boundaries=[warmup_steps])
 
 
+def _final_loss(law: LossLaw, knots: np.ndarray, steps: int, peak: float, warmup_steps: int,
+                monotone: bool, end_value: float | None) -> Any:
+    floor = 0.0 if end_value is None else end_value
+
+    def final_loss(theta: jax.Array) -> jax.Array:
+        values = _values(theta, peak, floor, monotone, end_value)
+        return law.predict(_schedule(values, knots, peak, warmup_steps), steps - 1)
+
+    return final_loss
+
+
 @functools.partial(jax.jit, static_argnames=("knots", "steps", "warmup_steps", "monotone",
                                              "end_value", "iterations"))
 def _minimise(law: LossLaw, theta: jax.Array, knots: tuple[int, ...], *, steps: int, peak: float,
               warmup_steps: int, monotone: bool, end_value: float | None, iterations: int
               ) -> tuple[jax.Array, jax.Array]:
-    floor = 0.0 if end_value is None else end_value
-
-    def final_loss(theta: jax.Array) -> jax.Array:
-        values = _values(theta, peak, floor, monotone, end_value)
-        schedule = _schedule(values, np.asarray(knots), peak, warmup_steps)
-        return law.predict(schedule, steps - 1)
-
+    """L-BFGS from `theta`: its last iterate and predicted final loss, or the best iterate's
+    where that is lower by more than 1e-6 of the loss (a step uphill, not rounding noise)."""
+    final_loss = _final_loss(law, np.asarray(knots), steps, peak, warmup_steps, monotone,
+                             end_value)
     optimizer = optax.lbfgs()
     value_and_grad = optax.value_and_grad_from_state(final_loss)
 
     def step(carry, _):
-        theta, state = carry
+        theta, state, best, best_value = carry
         # optax's L-BFGS mixes int32 and int64 counters under x64: standard promotion for it.
         with jax.numpy_dtype_promotion("standard"):
             value, grad = value_and_grad(theta, state=state)
             updates, state = optimizer.update(grad, state, theta, value=value, grad=grad,
                                               value_fn=final_loss)
-        return (optax.apply_updates(theta, updates), state), value
+        better = value < best_value  # NaN is never better
+        best, best_value = jnp.where(better, theta, best), jnp.where(better, value, best_value)
+        return (optax.apply_updates(theta, updates), state, best, best_value), None
 
-    (theta, _), history = jax.lax.scan(step, (theta, optimizer.init(theta)), None, iterations)
-    return theta, history
+    start = (theta, optimizer.init(theta), theta, jnp.asarray(jnp.inf, theta.dtype))
+    (theta, _, best, best_value), _ = jax.lax.scan(step, start, None, iterations)
+    value = final_loss(theta)
+    last = value <= best_value + 1e-6 * jnp.abs(best_value)
+    return jnp.where(last, theta, best), jnp.where(last, value, best_value)
+
+
+@functools.partial(jax.jit, static_argnames=("knots", "steps", "warmup_steps", "monotone",
+                                             "end_value"))
+def _losses(law: LossLaw, thetas: jax.Array, knots: tuple[int, ...], *, steps: int, peak: float,
+            warmup_steps: int, monotone: bool, end_value: float | None) -> jax.Array:
+    """The predicted final loss of each row of `thetas`."""
+    return jax.vmap(_final_loss(law, np.asarray(knots), steps, peak, warmup_steps, monotone,
+                                end_value))(thetas)
+
+
+def _candidates(knots: np.ndarray, warmup_steps: int, steps: int, peak: float, floor: float,
+                monotone: bool) -> np.ndarray:
+    """theta of each simple schedule the knots can express (module docstring), one per row."""
+    span = steps - 1 - warmup_steps
+    f = (knots - warmup_steps) / span  # 0 at the peak, 1 at the last step
+    shapes = [np.ones_like(f), 0.5 * (1 + np.cos(np.pi * f)), 1 - f]
+    for fraction in (0.1, 0.2, 0.3, 0.5):
+        g = np.clip((f - 1 + fraction) / fraction, 0.0, 1.0)
+        shapes += [1 - g, 1 - np.sqrt(g)]
+    ratio = np.clip(np.array(shapes), 1e-12, 1.0)  # (value - floor) / (peak - floor)
+    if not monotone:
+        ratio = np.minimum(ratio, 1 - 1e-12)
+        return np.log(ratio) - np.log1p(-ratio)
+    drop = np.maximum(np.diff(-np.log(ratio), axis=1), 1e-12)
+    return np.concatenate([np.zeros((ratio.shape[0], 1)), np.log(np.expm1(drop))], axis=1)
 
 
 def optimize_schedule(law: LossLaw, steps: int, *, peak_value: float, warmup_steps: int = 0,
@@ -92,7 +139,9 @@ def optimize_schedule(law: LossLaw, steps: int, *, peak_value: float, warmup_ste
 
     A linear warmup from 0 to `peak_value` over `warmup_steps`, then a piecewise-linear decay
     through `knots` knots (closer together towards the end), non-increasing when `monotone`;
-    its values minimise ``law.predict(schedule, steps - 1)`` by L-BFGS. Monotone by
+    its values minimise ``law.predict(schedule, steps - 1)`` by L-BFGS, never ending above the
+    simple schedules the knots can express (a constant, a cosine or linear decay to the floor,
+    warmup-stable-decay with a linear or ``1 - sqrt`` cooldown of 10-50 %). Monotone by
     construction: knot j has the value
     :math:`e + (p - e)\\exp(-\\sum_{i \\le j} \\mathrm{softplus}(\\theta_i))`, with p the peak and
     e the floor (`end_value`, or 0). What the law cannot see it cannot optimise: the result is
@@ -135,16 +184,34 @@ def optimize_schedule(law: LossLaw, steps: int, *, peak_value: float, warmup_ste
     if end_value is not None and not (0 <= end_value <= peak_value):
         raise ValueError(f"end_value must be in [0, peak_value], got end_value={end_value!r}")
     positions = _knot_steps(warmup_steps, steps, knots)
-    # Start from a decay by 10x spread evenly over the knots.
-    theta = jnp.full(positions.size, float(np.log(np.expm1(np.log(10.0) / positions.size))))
+    floor = 0.0 if end_value is None else float(end_value)
+    setting = dict(knots=tuple(positions.tolist()), steps=steps, peak=float(peak_value),
+                   warmup_steps=warmup_steps, monotone=bool(monotone), end_value=end_value)
+    # Start from a decay by 10x spread evenly over the knots (rounded to float32).
+    theta = np.full(positions.size, np.float32(np.log(np.expm1(np.log(10.0) / positions.size))),
+                    np.float64)
     with jax.enable_x64(True):
-        theta, _ = _minimise(law, theta.astype(jnp.float64), tuple(positions.tolist()),
-                             steps=steps, peak=float(peak_value), warmup_steps=warmup_steps,
-                             monotone=bool(monotone), end_value=end_value,
-                             iterations=iterations)
-        floor = 0.0 if end_value is None else float(end_value)
-        values = np.asarray(_values(theta, float(peak_value), floor, bool(monotone), end_value))
-    return _schedule([float(v) for v in values], positions, float(peak_value), warmup_steps)
+        theta, value = _minimise(law, jnp.asarray(theta), iterations=iterations, **setting)
+        if floor < peak_value:
+            simple = jnp.asarray(_candidates(positions, warmup_steps, steps, float(peak_value),
+                                             floor, bool(monotone)))
+            losses = _losses(law, simple, **setting)
+            best = int(jnp.argmin(jnp.where(jnp.isnan(losses), jnp.inf, losses)))
+            if losses[best] < value:  # restart from it (the result is then never worse)
+                theta, _ = _minimise(law, simple[best], iterations=iterations, **setting)
+    return _result(theta, positions, float(peak_value), warmup_steps, bool(monotone), end_value)
+
+
+def _result(theta: Any, knots: np.ndarray, peak: float, warmup_steps: int, monotone: bool,
+            end_value: float | None) -> Schedule:
+    """The schedule of `theta`, its knots' values as Python floats."""
+    floor = 0.0 if end_value is None else end_value
+    with jax.enable_x64(True):
+        values = np.asarray(_values(jnp.asarray(theta, jnp.float64), peak, floor, monotone,
+                                    end_value))
+    # A rate too small for float32 is 0, as a float32 schedule would make it (floor 0 only).
+    values = np.where(values < np.finfo(np.float32).tiny, 0.0, values)
+    return _schedule([float(v) for v in values], knots, peak, warmup_steps)
 
 
 def _count(name: str, value: Any, low: int) -> int:

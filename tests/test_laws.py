@@ -12,7 +12,7 @@ import optax
 import pytest
 
 import jaxsched as js
-from jaxsched import _laws_fit
+from jaxsched import _laws_fit, _laws_search
 from tests import laws_reference as ref
 from tests import loss_curves as data
 
@@ -180,6 +180,31 @@ def test_optimize_schedule_beats_cosine_and_every_wsd(fits, size):
     predicted = float(law.predict(found, T - 1))
     assert predicted < float(law.predict(cosine, T - 1))
     assert predicted < data.best_wsd(law)[0]
+
+
+# The momentum law fitted in colab/06 (on a char model's runs, 1,000 steps, peak 2e-3): an
+# L-BFGS line search stepped from 2.106 up to 2.362 (a drop to 0 at step ~270) and stayed there.
+NOTEBOOK_MOMENTUM = js.LossLaw("momentum", {"L0": -95.08986946379478, "A": 97.06885565996535,
+                                            "alpha": 0.004250645288607359,
+                                            "C": 0.3492553706629162})
+
+
+def test_optimize_schedule_never_ends_above_the_simple_schedules_it_can_express():
+    steps, warmup, peak = 1000, 50, 2e-3
+    # (200 iterations: enough for the search without the guard to end at 2.362, and to crash on
+    # a rate of 1e-62, below float32's normal range.)
+    found = js.optimize_schedule(NOTEBOOK_MOMENTUM, steps, peak_value=peak, warmup_steps=warmup,
+                                 iterations=200)
+    predicted = float(NOTEBOOK_MOMENTUM.predict(found, steps - 1))
+    knots = _laws_search._knot_steps(warmup, steps, 48)
+    candidates = _laws_search._candidates(knots, warmup, steps, peak, 0.0, True)
+    assert len(candidates) == 11  # constant, cosine, linear, WSD (4 lengths x 2 shapes)
+    for theta in candidates:
+        simple = _laws_search._result(theta, knots, peak, warmup, True, None)
+        assert predicted <= float(NOTEBOOK_MOMENTUM.predict(simple, steps - 1))
+    cosine = js.join([js.linear(0.0, peak, warmup), js.cosine_annealing(peak, steps - warmup)],
+                     [warmup])
+    assert predicted < float(NOTEBOOK_MOMENTUM.predict(cosine, steps - 1))
 
 
 # -- bad input ------------------------------------------------------------------------------------
