@@ -2,6 +2,7 @@
 
     python benchmarks/bench_laws.py            # 3 fresh processes per fit, 5 predictions
     python benchmarks/bench_laws.py --quick    # 1 process, 2 predictions, 20 AdamW steps
+    python benchmarks/bench_laws.py --errors   # the reference fit's test-set errors, by steps
 
 The data: the Multi-Power Law paper's 25M training curves (tests/data/loss-curves): a constant,
 a cosine and a two-stage run of 24,000 steps, every logged point (435 points).
@@ -107,23 +108,28 @@ def _reference_init(curves):
     return np.concatenate([best.x, [1.0, 0.5, 0.5]])
 
 
-def _reference_fit(steps=200):
-    """The paper's fit: its init, then AdamW (torch's defaults, its two learning rates)."""
-    curves = _reference_curves()
+def _reference_fit(steps=200, size="25", record=()):
+    """The paper's fit: its init, then AdamW (torch's defaults, its two learning rates).
+
+    Returns the init's and AdamW's seconds, the best objective, and the best parameters after
+    each step count in `record`."""
+    curves = _reference_curves(size)
     start = time.perf_counter()
     p = _reference_init(curves)
     init = time.perf_counter() - start
     lr = np.array([5e-2, 5e-2, 5e-3, 5e-2, 5e-2, 5e-3, 5e-3])
     m, v = np.zeros(7), np.zeros(7)
-    best = (np.inf, p)
+    best, recorded = (np.inf, p), {}
     start = time.perf_counter()
     for k in range(1, steps + 1):
         f, g = _reference_objective(p, curves)
         best = min(best, (f, p.copy()), key=lambda b: b[0])
+        if k in record:
+            recorded[k] = best[1]
         p = p * (1 - lr * 0.01)  # AdamW's decoupled weight decay (torch's default 0.01)
         m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
         p = p - lr * (m / (1 - 0.9**k)) / (np.sqrt(v / (1 - 0.999**k)) + 1e-8)
-    return init, time.perf_counter() - start, best[0]
+    return init, time.perf_counter() - start, best[0], recorded
 
 
 def _reference_predict(p, rates, steps):
@@ -152,15 +158,38 @@ def _our_fit() -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def held_out_errors() -> None:
+    """The reference fit's average PredE / WorstE on the six test curves, by AdamW steps."""
+    import jaxsched as js
+
+    for size in ("25", "100"):
+        recorded = _reference_fit(200, size, record=(25, 50, 100, 200))[3]
+        for k, p in recorded.items():
+            law = js.LossLaw("multi_power", dict(zip(NAMES, p)))
+            errors = []
+            for name in data.TEST:
+                rates, steps, loss = data.curve(size, name)
+                relative = np.abs(np.asarray(law.predict(rates, steps)) - loss) / loss
+                errors.append((relative.mean(), relative.max()))
+            pred, worst = 100 * np.mean(errors, axis=0)
+            print(f"{size}M, best of {k:3d} AdamW steps: PredE {pred:.3f} %, WorstE "
+                  f"{worst:.3f} %  {np.array2string(p, precision=4)}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--errors", action="store_true",
+                        help="only the reference fit's held-out errors by AdamW steps")
     args = parser.parse_args()
+    if args.errors:
+        held_out_errors()
+        return
     processes, repeats, adam_steps = (1, 2, 20) if args.quick else (3, 5, 200)
     print(f"load average before: {os.getloadavg()}")
 
     ours = [_our_fit() for _ in range(processes)]
-    init, adam, objective = _reference_fit(adam_steps)
+    init, adam, objective, _ = _reference_fit(adam_steps)
     adam *= 200 / adam_steps
     print("fit, 3 curves, 435 points (fresh process, compilation included):")
     print(f"  jaxsched fit_loss_law   median {statistics.median(ours):7.2f} s  {ours}")

@@ -156,7 +156,13 @@ def test_the_fit_beats_the_papers_code_at_its_objective_and_worst_error(fits, si
 
 @pytest.mark.xfail(strict=True, reason="the minimum of the paper's objective extrapolates worse "
                    "to 72,000 steps than the paper's code's unconverged fit (200 AdamW steps): "
-                   "its average PredE is above the paper's (see docs/laws.md)")
+                   "its average PredE is above the paper's. Tried, choosing without the test "
+                   "curves: leave-one-curve-out validation among the local minima (the grid's 8 "
+                   "best starts reach one minimum; 7 of 8 at 100M, the eighth validating worse). "
+                   "The paper's procedure re-implemented (bench_laws.py --errors) meets its "
+                   "figures by stopping early: 0.090 % / 0.089 % after 50 AdamW steps, 0.099 % "
+                   "/ 0.134 % after 100-200, a regularisation with no validation to set it "
+                   "(see docs/laws.md)")
 @pytest.mark.parametrize("size", ["25", "100"])
 def test_the_fit_beats_the_papers_average_prediction_error(fits, size):
     assert _errors(fits[size, "multi_power"], size)[0] <= data.PAPER[size][0]
