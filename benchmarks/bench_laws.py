@@ -3,6 +3,7 @@
     python benchmarks/bench_laws.py            # 3 fresh processes per fit, 5 predictions
     python benchmarks/bench_laws.py --quick    # 1 process, 2 predictions, 20 AdamW steps
     python benchmarks/bench_laws.py --errors   # the reference fit's test-set errors, by steps
+    python benchmarks/bench_laws.py --validation  # leave-one-curve-out of the fit's minima
 
 The data: the Multi-Power Law paper's 25M training curves (tests/data/loss-curves): a constant,
 a cosine and a two-stage run of 24,000 steps, every logged point (435 points).
@@ -176,14 +177,54 @@ def held_out_errors() -> None:
                   f"{worst:.3f} %  {np.array2string(p, precision=4)}", flush=True)
 
 
+def validation(starts: int = 8) -> None:
+    """Leave-one-curve-out validation of the fit's local minima: the grid's best `starts`
+    points refined on every logged point (as `fit_loss_law` refines the best one), then, from
+    each, refitted on two training curves and scored by its mean error on the third."""
+    import jax
+    import jax.numpy as jnp
+
+    import jaxsched as js
+    from jaxsched import _laws_fit as fit
+
+    form, delta = "multi_power", 1e-3
+    for size in ("25", "100"):
+        curves = [js.LossCurve(*data.curve(size, n), name=n) for n in data.TRAIN]
+        with jax.enable_x64(True):
+            sub, full = fit._problem(curves, form, 4), fit._problem(curves, form, 1)
+            grid = jax.vmap(lambda n: fit._complete(n, sub, form))(jnp.asarray(fit._grid(form)))
+            scores = jax.vmap(lambda t: fit._huber(fit._residuals(t, sub, form, False)[0],
+                                                   delta))(grid)
+            best = grid[jnp.argsort(jnp.where(jnp.isfinite(scores), scores, jnp.inf))[:starts]]
+            folds = [fit._problem(curves[:k] + curves[k + 1:], form, 1) for k in range(3)]
+            for i, theta in enumerate(best):
+                state = fit._refine(theta, full, form, delta, 100)
+                held = []
+                for k, fold in enumerate(folds):
+                    p = np.array(fit._refine(state.theta, fold, form, delta, 100).theta)
+                    p[[2, 4, 5, 6]] = np.exp(p[[2, 4, 5, 6]])
+                    law = js.LossLaw(form, dict(zip(NAMES, p)))
+                    rates, steps, loss = data.curve(size, data.TRAIN[k])
+                    held.append(np.mean(np.abs(np.asarray(law.predict(rates, steps)) - loss)
+                                        / loss))
+                print(f"{size}M, start {i}: objective {float(state.f):.4e}, leave-one-curve-out "
+                      f"error {100 * np.mean(held):.3f} % {np.round(100 * np.array(held), 3)}",
+                      flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--errors", action="store_true",
                         help="only the reference fit's held-out errors by AdamW steps")
+    parser.add_argument("--validation", action="store_true",
+                        help="only the leave-one-curve-out validation of the fit's local minima")
     args = parser.parse_args()
     if args.errors:
         held_out_errors()
+        return
+    if args.validation:
+        validation()
         return
     processes, repeats, adam_steps = (1, 2, 20) if args.quick else (3, 5, 200)
     print(f"load average before: {os.getloadavg()}")
