@@ -46,6 +46,17 @@ def _child(name: str, value: Any) -> Schedule:
     return value
 
 
+def _children(schedules: Any) -> tuple[Schedule, ...]:
+    """A list-of-schedules argument (`join`, `interleave`): a non-empty tuple of schedules, or a
+    ValueError naming the argument."""
+    if isinstance(schedules, Schedule) or not isinstance(schedules, Sequence) or \
+            isinstance(schedules, str):
+        raise ValueError(f"schedules must be a list of schedules, got schedules={schedules!r}")
+    if not schedules:
+        raise ValueError("schedules must hold at least one schedule, got schedules=[]")
+    return tuple(_child(f"schedules[{i}]", s) for i, s in enumerate(schedules))
+
+
 def _take(table: Any, index: jax.Array) -> jax.Array:
     """``table[index]`` along the first axis, for indices known to be in range.
 
@@ -193,12 +204,7 @@ def join(schedules: Sequence[Schedule], boundaries: Sequence[int] | ArrayLike) -
       >>> [f"{float(s(t)):.4f}" for t in range(7)]
       ['0.0000', '0.5000', '1.0000', '0.8536', '0.5000', '0.1464', '0.0000']
     """
-    if isinstance(schedules, Schedule) or not isinstance(schedules, Sequence) or \
-            isinstance(schedules, str):
-        raise ValueError(f"schedules must be a list of schedules, got schedules={schedules!r}")
-    if not schedules:
-        raise ValueError("schedules must hold at least one schedule, got schedules=[]")
-    schedules = tuple(_child(f"schedules[{i}]", s) for i, s in enumerate(schedules))
+    schedules = _children(schedules)
     boundaries = check.int_sequence("boundaries", boundaries)
     if np.shape(boundaries)[0] != len(schedules) - 1:
         raise ValueError(

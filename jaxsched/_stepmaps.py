@@ -19,7 +19,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from . import _checks as check
-from ._combinators import _child
+from ._combinators import _child, _children
 from ._schedule import Schedule, as_count, register, step_count
 
 __all__ = ["hold", "interleave"]
@@ -137,12 +137,7 @@ def interleave(schedules: Sequence[Schedule], boundaries: Sequence[int] | ArrayL
       >>> [f"{float(s(t)):.1f}" for t in range(7)]
       ['1.0', '0.9', '-1.0', '0.7', '0.6', '-1.0', '0.4']
     """
-    if isinstance(schedules, Schedule) or not isinstance(schedules, Sequence) or \
-            isinstance(schedules, str):
-        raise ValueError(f"schedules must be a list of schedules, got schedules={schedules!r}")
-    if not schedules:
-        raise ValueError("schedules must hold at least one schedule, got schedules=[]")
-    schedules = tuple(_child(f"schedules[{i}]", s) for i, s in enumerate(schedules))
+    schedules = _children(schedules)
     period = check.integer("period", period, low=1)
     boundaries = check.int_sequence("boundaries", boundaries)
     if np.shape(boundaries)[0] != len(schedules) - 1:
