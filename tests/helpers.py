@@ -290,3 +290,17 @@ def run_on_eight_cpu_devices(script: str) -> None:
     result = subprocess.run([sys.executable, "-W", "error", "-c", script], env=env, cwd=root,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and "OK" in result.stdout, result.stdout + result.stderr
+
+
+def count_equations(jaxpr) -> int:
+    """Equations of a jaxpr, counting those of nested jaxprs (scan bodies, inner jits) too."""
+    n = 0
+    for eqn in jaxpr.eqns:
+        n += 1
+        for param in eqn.params.values():
+            for sub in param if isinstance(param, (list, tuple)) else [param]:
+                if hasattr(sub, "jaxpr") and hasattr(sub, "consts"):  # ClosedJaxpr
+                    n += count_equations(sub.jaxpr)
+                elif hasattr(sub, "eqns"):  # Jaxpr
+                    n += count_equations(sub)
+    return n

@@ -11,6 +11,7 @@ import optax
 import pytest
 
 import jaxsched as js
+from tests.helpers import count_equations
 
 # Steps that cross every interesting place: before 0, boundaries, and int32's end.
 STEPS = np.concatenate([np.arange(-3, 130), [1000, 4321, 2**31 - 2, 2**31 - 1]]).astype(np.int32)
@@ -26,20 +27,6 @@ def assert_ulps(actual, desired):
     """Equal to a float32 ulp or two: the same formulas, compiled in different contexts (XLA may
     fuse a gathered hyperparameter differently from a constant one)."""
     np.testing.assert_allclose(np.asarray(actual), np.asarray(desired), rtol=3e-7, atol=1e-9)
-
-
-def count_equations(jaxpr) -> int:
-    """Equations of a jaxpr, counting those of nested jaxprs (scan bodies, inner jits) too."""
-    n = 0
-    for eqn in jaxpr.eqns:
-        n += 1
-        for param in eqn.params.values():
-            for sub in param if isinstance(param, (list, tuple)) else [param]:
-                if hasattr(sub, "jaxpr") and hasattr(sub, "consts"):  # ClosedJaxpr
-                    n += count_equations(sub.jaxpr)
-                elif hasattr(sub, "eqns"):  # Jaxpr
-                    n += count_equations(sub)
-    return n
 
 
 def random_pieces(rng, n):

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jaxsched as js
-from tests.helpers import power_tolerance
+from tests.helpers import count_equations, power_tolerance
 
 INT32_MAX = 2**31 - 1
 EPS32 = float(np.finfo(np.float32).eps)
@@ -209,19 +209,6 @@ def test_sgdr_matches_an_exact_reference_in_every_form_under_x64(settings_, rand
 # -- Medium: nesting grows the program linearly ----------------------------------------------------
 
 
-def equations(jaxpr) -> int:
-    """The number of equations of a jaxpr, counting those of its sub-jaxprs (jit, scan, cond)."""
-    count = 0
-    for eqn in jaxpr.eqns:
-        count += 1
-        for param in eqn.params.values():
-            for sub in param if isinstance(param, (list, tuple)) else [param]:
-                inner = getattr(sub, "jaxpr", sub)
-                if hasattr(inner, "eqns"):
-                    count += equations(inner)
-    return count
-
-
 NESTINGS = {
     "warmup": lambda s: js.warmup(s, 10),
     "warmup(prefix=False)": lambda s: js.warmup(s, 10, prefix=False, shape="sqrt"),
@@ -249,7 +236,7 @@ def test_nesting_a_combinator_grows_the_program_linearly(name):
     s, sizes = js.cosine_annealing(1.0, 300), []
     for _ in range(4):
         s = wrap(s)
-        sizes.append(equations(jax.make_jaxpr(s)(3).jaxpr))
+        sizes.append(count_equations(jax.make_jaxpr(s)(3).jaxpr))
     growth = np.diff(sizes)
     assert growth[-1] <= growth[0], (name, sizes)
 
