@@ -27,13 +27,14 @@ from tests import loss_curves as data  # noqa: E402
 PEAK, WARMUP, T = 3e-4, 2160, 24000
 
 
-def errors(law, size):
+def errors(law, size, by_curve=False):
+    """PredE and WorstE (%) on the paper's test curves: averaged, or `by_curve`."""
     rows = []
     for name in data.TEST:
         rates, steps, loss = data.curve(size, name)
         relative = np.abs(np.asarray(law.predict(rates, steps), np.float64) - loss) / loss
         rows.append((relative.mean(), relative.max()))
-    return 100 * np.mean(rows, axis=0)
+    return 100 * (np.array(rows) if by_curve else np.mean(rows, axis=0))
 
 
 def main() -> None:
@@ -43,9 +44,16 @@ def main() -> None:
     for column, size in enumerate(("25", "100")):
         curves = [js.LossCurve(*data.curve(size, n), name=n) for n in data.TRAIN]
         laws = {form: js.fit_loss_law(curves, form) for form in ("multi_power", "momentum")}
-        for form, law in laws.items():
-            print(f"{size}M {form}: {law}; test PredE / WorstE (%): "
+        minimum = js.fit_loss_law(curves, method="levenberg_marquardt")
+        paper = js.LossLaw("multi_power", dict(zip(laws["multi_power"].params,
+                                                   data.PAPER_FIT[size])))
+        for label, law in {**laws, "multi_power, levenberg_marquardt": minimum}.items():
+            print(f"{size}M {label}: {law}; test PredE / WorstE (%): "
                   f"{np.round(errors(law, size), 3).tolist()}")
+        print(f"{size}M PredE (%) by test curve, {data.TEST}:")
+        for label, law in (("paper's parameters", paper), ("default", laws["multi_power"]),
+                           ("minimum", minimum)):
+            print(f"  {label:>18}: {np.round(errors(law, size, by_curve=True)[:, 0], 3).tolist()}")
         law = laws["multi_power"]
         ax = axes[column]
         for i, name in enumerate(data.TRAIN + data.TEST):
