@@ -4,6 +4,7 @@
     python benchmarks/bench_laws.py --quick    # 1 process, 2 predictions, 20 AdamW steps
     python benchmarks/bench_laws.py --errors   # test-set errors of the paper's fit and of ours
     python benchmarks/bench_laws.py --validation  # leave-one-curve-out of the minimum's fits
+    python benchmarks/bench_laws.py --synthetic   # both methods on curves from a known law
 
 The data: the Multi-Power Law paper's 25M training curves (tests/data/loss-curves): a constant,
 a cosine and a two-stage run of 24,000 steps, every logged point (435 points).
@@ -199,6 +200,38 @@ def held_out_errors() -> None:
         print(f"{size}M {'jaxsched momentum law':>34}: PredE {pred:.4f} %, WorstE {worst:.4f} %")
 
 
+def synthetic() -> None:
+    """Both methods on curves drawn from a known multi-power law (the paper's 25M exponents, B
+    scaled with the peak) with 0.2 % noise: a constant, a cosine and a two-stage run to fit on,
+    then the error on a WSD run of the same length (no extrapolation in time), at three peaks."""
+    import warnings
+
+    import jaxsched as js
+
+    truth = dict(zip(NAMES, (2.0, 0.5, 0.5, 400.0, 2.0, 0.6, 0.6)))
+    for peak, total, warmup in ((3e-4, 12000, 1000), (3e-3, 4000, 200), (3e-2, 2000, 100)):
+        law = js.LossLaw("multi_power", {**truth, "B": truth["B"] * 3e-4 / peak})
+        warm = js.linear(0.0, peak, warmup)
+        runs = [js.join([warm, js.constant(peak)], [warmup]),
+                js.join([warm, js.cosine_annealing(peak, total - warmup, peak / 10)], [warmup]),
+                js.join([warm, js.piecewise_constant([total // 3 - warmup], [peak, 0.3 * peak])],
+                        [warmup])]
+        wsd = js.warmup_stable_decay(peak, warmup, total - warmup - total // 5, total // 5,
+                                     shape="sqrt")
+        steps = np.arange(warmup + 16, total, 32)
+        rng = np.random.default_rng(0)
+        curves = [js.LossCurve(r, steps, np.asarray(law.predict(r, steps))
+                               * (1 + 0.002 * rng.standard_normal(steps.size))) for r in runs]
+        true = np.asarray(law.predict(wsd, steps))
+        for method in ("adamw", "levenberg_marquardt"):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fitted = js.fit_loss_law(curves, method=method)
+            error = np.abs(np.asarray(fitted.predict(wsd, steps)) - true) / true
+            print(f"peak {peak:g}, {method:>19}: WSD PredE {100 * error.mean():.3f} %, final "
+                  f"{100 * error[-1]:.3f} %{'  (did not converge)' if caught else ''}")
+
+
 def validation(starts: int = 8) -> None:
     """Leave-one-curve-out validation of the local minima of method="levenberg_marquardt":
     the grid's best `starts` points refined on every logged point (as `fit_loss_law` refines
@@ -240,6 +273,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--errors", action="store_true",
                         help="only the reference fit's held-out errors by AdamW steps")
+    parser.add_argument("--synthetic", action="store_true",
+                        help="only both methods on curves drawn from a known law")
     parser.add_argument("--validation", action="store_true",
                         help="only the leave-one-curve-out validation of the fit's local minima")
     args = parser.parse_args()
@@ -248,6 +283,9 @@ def main() -> None:
         return
     if args.validation:
         validation()
+        return
+    if args.synthetic:
+        synthetic()
         return
     processes, repeats = (1, 2) if args.quick else (3, 5)
     print(f"load average before: {os.getloadavg()}")

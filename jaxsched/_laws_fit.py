@@ -8,8 +8,9 @@ every curve.
 al. 2025, its code's ``initialize_params`` and ``mpl_adam_fit``), compiled:
 
 1. the simplified law ``L0 + A S1(t)^-alpha - B (eta_max - eta_t)`` fitted from a grid of 135
-   starts (its code's L-BFGS-B with bounds >= 0; here Levenberg-Marquardt, vmapped, keeping
-   the best fit whose parameters are all >= 0), then ``C, beta, gamma = 1, 0.5, 0.5``;
+   starts with every parameter >= 0 (its code's L-BFGS-B with those bounds; here
+   Levenberg-Marquardt, vmapped, each trial point clipped to the bounds), then
+   ``C, beta, gamma = 1, 0.5, 0.5``;
 2. AdamW (torch's defaults: betas 0.9 / 0.999, eps 1e-8, weight decay 0.01) with learning rate
    5e-2 for L0, A, B, C and 5e-3 for alpha, beta, gamma, for at most 200 steps, stopping once
    the objective has not improved for 20 steps or the gradient's norm is below 1e-5, and
@@ -282,8 +283,10 @@ class _State(NamedTuple):
 
 
 def _levenberg_marquardt(residuals: Callable[[jax.Array], tuple[jax.Array, jax.Array]],
-                         theta: jax.Array, delta: float, max_iter: int, tol: float) -> _State:
-    """Minimises the summed Huber loss of `residuals` from `theta` (see the module docstring)."""
+                         theta: jax.Array, delta: float, max_iter: int, tol: float,
+                         lower: float | None = None) -> _State:
+    """Minimises the summed Huber loss of `residuals` from `theta` (see the module docstring);
+    with `lower`, every trial point is clipped to at least `lower` (a bound on every parameter)."""
 
     def cond(s: _State) -> jax.Array:
         return ~s.converged & (s.iteration < max_iter)
@@ -294,8 +297,9 @@ def _levenberg_marquardt(residuals: Callable[[jax.Array], tuple[jax.Array, jax.A
         hess = s.jac.T @ (weight[:, None] * s.jac)
         diag = jnp.diag(hess)
         damped = hess + jnp.diag(s.mu * diag + 1e-12 * jnp.max(diag))
-        step = -jnp.linalg.solve(damped, grad)
-        theta = s.theta + step
+        theta = s.theta - jnp.linalg.solve(damped, grad)
+        theta = theta if lower is None else jnp.maximum(theta, lower)
+        step = theta - s.theta
         r, jac = residuals(theta)
         f = _huber(r, delta)
         better = jnp.isfinite(f) & (f < s.f)
@@ -340,6 +344,7 @@ _WEIGHT_DECAY = 0.01
 _PATIENCE = 20
 _GRAD_TOL = 1e-5
 _EXPONENTS = np.array([2, 4, 5, 6])  # alpha, C, beta, gamma: positive, by their logarithm in theta
+_FLOOR = 1e-12  # where AdamW holds them (the paper's never get near 0; a log needs them > 0)
 
 
 def _simplified_grid(curves: list[LossCurve], peak: float) -> np.ndarray:
@@ -358,8 +363,8 @@ def _simplified_grid(curves: list[LossCurve], peak: float) -> np.ndarray:
 @jax.jit
 def _simplified_fit(grid: jax.Array, s1: jax.Array, drop: jax.Array, log_loss: jax.Array,
                     delta: float) -> jax.Array:
-    """The best fit of L0 + A S1^-alpha - B drop from every start in `grid` whose parameters
-    stay >= 0 (the starts of the paper's fit)."""
+    """The best fit of L0 + A S1^-alpha - B drop, its parameters bounded below by 0, from
+    every start in `grid` (the start of the paper's fit)."""
 
     def residuals(q: jax.Array) -> tuple[jax.Array, jax.Array]:
         power = s1 ** -q[2]
@@ -369,9 +374,8 @@ def _simplified_fit(grid: jax.Array, s1: jax.Array, drop: jax.Array, log_loss: j
         jac = jnp.stack([jnp.ones_like(s1), power, -q[1] * power * jnp.log(s1), -drop], axis=1)
         return jnp.where(ok, log_loss - jnp.log(safe), jnp.inf), -jac / safe[:, None]
 
-    fitted = jax.vmap(lambda q: _levenberg_marquardt(residuals, q, delta, 200, 1e-12))(grid)
-    valid = jnp.isfinite(fitted.f) & jnp.all(fitted.theta >= 0, axis=1)
-    return fitted.theta[jnp.argmin(jnp.where(valid, fitted.f, jnp.inf))]
+    fitted = jax.vmap(lambda q: _levenberg_marquardt(residuals, q, delta, 200, 1e-12, 0.0))(grid)
+    return fitted.theta[jnp.argmin(jnp.where(jnp.isfinite(fitted.f), fitted.f, jnp.inf))]
 
 
 def _paper_start(curves: list[LossCurve], delta: float) -> jax.Array:
@@ -413,11 +417,12 @@ def _adamw(x: jax.Array, p: _Problem, delta: float, max_steps: int) -> _AdamStat
         m = 0.9 * s.m + 0.1 * g
         v = 0.999 * s.v + 0.001 * g * g
         update = (m / (1 - 0.9**step)) / (jnp.sqrt(v / (1 - 0.999**step)) + 1e-8)
-        keep = improved & ~stopped
-        return _AdamState(s.x * (1 - lr * _WEIGHT_DECAY) - lr * update, m, v, step,
-                          jnp.where(keep, f, s.best_f), jnp.where(keep, s.x, s.best_x), waited,
-                          stopped)
+        x = s.x * (1 - lr * _WEIGHT_DECAY) - lr * update
+        return _AdamState(x.at[_EXPONENTS].max(_FLOOR), m, v, step,
+                          jnp.where(improved, f, s.best_f), jnp.where(improved, s.x, s.best_x),
+                          waited, stopped)
 
+    x = x.at[_EXPONENTS].max(_FLOOR)
     zero = jnp.zeros_like(x)
     start = _AdamState(x, zero, zero, jnp.asarray(0), jnp.asarray(jnp.inf), x, jnp.asarray(0),
                        jnp.asarray(False))

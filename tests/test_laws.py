@@ -263,6 +263,21 @@ def test_an_unknown_form_and_a_fit_that_does_not_converge():
         js.fit_loss_law([_good()], max_iter=0)
 
 
+def test_the_papers_procedure_on_curves_its_law_cannot_follow():
+    """A flat loss stops AdamW at its first step (gradient ~ 0): that point is kept, not lost;
+    a rising loss meets the start's bounds (every simplified parameter >= 0), not a NaN."""
+    peak, steps = 1e-3, np.arange(116, 3000, 32)
+    warm = js.linear(0.0, peak, 100)
+    runs = [js.join([warm, js.constant(peak)], [100]),
+            js.join([warm, js.cosine_annealing(peak, 2900, peak / 10)], [100])]
+    for loss, expected in ((np.full(steps.size, 2.0), 2.0), (1.0 + 0.1 * steps / 3000, 1.05)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            law = js.fit_loss_law([js.LossCurve(r, steps, loss) for r in runs])
+        assert all(np.isfinite(v) for v in law.params.values())
+        assert float(law.predict(runs[1], 2999)) == pytest.approx(expected, rel=1e-2)
+
+
 # -- a plain value --------------------------------------------------------------------------------
 
 
