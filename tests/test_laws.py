@@ -27,11 +27,16 @@ CONSTANT = js.join([js.linear(0.0, PEAK, WARMUP), js.constant(PEAK)], [WARMUP])
 
 
 def _errors(law, size):
-    """Average PredE and WorstE of `law` on the paper's six test curves."""
+    """Average PredE and WorstE of `law` on the paper's six test curves. Each curve's rates and
+    steps are padded to the longest's (the last rate and step repeated; a prediction at step t
+    reads the rates up to t only), so that one compiled `predict` serves all six."""
+    curves = [data.curve(size, name) for name in data.TEST]
+    length, points = (max(c[i].size for c in curves) for i in (0, 1))
     errors = []
-    for name in data.TEST:
-        rates, steps, loss = data.curve(size, name)
-        relative = np.abs(np.asarray(law.predict(rates, steps)) - loss) / loss
+    for rates, steps, loss in curves:
+        rates = np.pad(rates, (0, length - rates.size), mode="edge")
+        padded = np.pad(steps, (0, points - steps.size), mode="edge")
+        relative = np.abs(np.asarray(law.predict(rates, padded))[:steps.size] - loss) / loss
         errors.append((relative.mean(), relative.max()))
     return np.mean(errors, axis=0)
 
