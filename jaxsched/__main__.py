@@ -251,6 +251,7 @@ def show(config_path: str, num_steps: int | None = None, *, at: Sequence[int] | 
         raise CliError(f"--at steps must be between 0 and 2**31 - 1, got {sorted(set(at))}")
     try:
         schedule = load_config(config_path)
+        _check_drawable(config_path, schedule)
         if num_steps is None:
             num_steps = _horizon_steps(config_path, schedule)
         steps = sorted(set(at)) if at else table_steps(num_steps)
@@ -265,8 +266,26 @@ def show(config_path: str, num_steps: int | None = None, *, at: Sequence[int] | 
     return EXIT_OK
 
 
+def _check_drawable(config_path: str, value: Any) -> None:
+    """A config `show` cannot draw (a loss law: a function of a whole schedule) is one line."""
+    from ._laws import LossLaw
+
+    if isinstance(value, LossLaw):
+        raise CliError(f"{config_path}: a {value.form} loss law, not a schedule: nothing to draw "
+                       "(load it with jaxsched.from_config and call its .predict(schedule, "
+                       "steps))")
+
+
 def _horizon_steps(config_path: str, schedule: Any) -> int:
-    """`show`'s default ``--steps``: the schedule's horizon (at least 1)."""
+    """`show`'s default ``--steps``: the schedule's horizon (at least 1); a batch ramp's, the
+    steps its `total` takes, else the first step of its last stage and a tenth more."""
+    from ._batch import BatchRamp
+
+    if isinstance(schedule, BatchRamp):  # the last stage's start, and a tenth more to show it
+        if schedule.num_steps is not None:
+            return max(schedule.num_steps, 1)
+        last = schedule.stages[-1][0]
+        return max(last + last // 10, 1)
     if getattr(schedule, "horizon", None) is None:
         raise CliError(f"{config_path}: {schedule.kind} has no horizon (its value keeps "
                        "changing, or settles only asymptotically): give --steps N")
@@ -275,16 +294,37 @@ def _horizon_steps(config_path: str, schedule: Any) -> int:
 
 def _show_text(schedule: Any, num_steps: int, steps: list[int], chart: bool,
                log_scale: bool) -> str:
-    """The repr, the table and (with `chart`) the terminal chart, as `show` prints them."""
+    """The repr, the table and (with `chart`) the terminal chart, as `show` prints them; for a
+    batch ramp, its batch size, micro-batches and the samples (and tokens) before each step."""
+    from ._batch import BatchRamp
     from ._plot import evaluate
 
-    values = evaluate(schedule, np.asarray(steps, dtype=np.int64))
-    parts = [repr(schedule), format_table(steps, values.tolist())]
+    if isinstance(schedule, BatchRamp):
+        table = _ramp_table(schedule, steps)
+        draw = schedule.batch_size
+    else:
+        values = evaluate(schedule, np.asarray(steps, dtype=np.int64))
+        table, draw = format_table(steps, values.tolist()), schedule
+    parts = [repr(schedule), table]
     if chart:
         chart_steps = _chart_steps(num_steps)
-        parts.append(ascii_chart(chart_steps, evaluate(schedule, chart_steps),
-                                 log_scale=log_scale))
+        parts.append(ascii_chart(chart_steps, evaluate(draw, chart_steps), log_scale=log_scale))
     return "\n\n".join(parts)
+
+
+def _ramp_table(plan: Any, steps: Sequence[int]) -> str:
+    """``step | batch size | micro-batches | samples before`` (and ``tokens before``), exact."""
+    columns = {"batch size": [int(b) for b in plan.batch_size(np.asarray(steps))],
+               "micro-batches": [int(m) for m in plan.micro_batches(np.asarray(steps))],
+               "samples before": [plan.offset(s) for s in steps]}
+    if plan.tokens_per_sample > 1:
+        columns["tokens before"] = [plan.offset(s, "tokens") for s in steps]
+    rows = [["step", *columns]] + [[str(s), *(str(c[i]) for c in columns.values())]
+                                   for i, s in enumerate(steps)]
+    widths = [max(len(row[j]) for row in rows) for j in range(len(rows[0]))]
+    lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
 
 
 def _write_png(schedule: Any, num_steps: int, path: str, log_scale: bool) -> None:
@@ -295,11 +335,17 @@ def _write_png(schedule: Any, num_steps: int, path: str, log_scale: bool) -> Non
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ._batch import BatchRamp
     from ._plot import plot
 
     fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
     try:
-        plot(schedule, num_steps + 1, ax=ax, log_scale=log_scale)
+        if isinstance(schedule, BatchRamp):
+            plot(schedule.batch_size, num_steps + 1, ax=ax, log_scale=log_scale,
+                 title=repr(schedule)[:60])
+            ax.set_ylabel("batch size (samples)")
+        else:
+            plot(schedule, num_steps + 1, ax=ax, log_scale=log_scale)
         ax.grid(alpha=0.3)
         try:
             fig.savefig(path, dpi=100)
@@ -354,9 +400,10 @@ def build_parser(prog: str = "python -m jaxsched") -> argparse.ArgumentParser:
     p = commands.add_parser(
         "show",
         help="print (and plot) a schedule given as a JSON config",
-        description="Print a schedule's repr, its values at a few steps and a terminal chart. "
-        'CONFIG.json holds what jaxsched.to_config writes, e.g. {"kind": "cosine_annealing", '
-        '"init_value": 0.1, "steps": 1000}.',
+        description="Print a schedule's repr, its values at a few steps and a terminal chart "
+        "(for a batch_ramp: its batch sizes and the samples consumed). CONFIG.json holds what "
+        'jaxsched.to_config writes, e.g. {"kind": "cosine_annealing", "init_value": 0.1, '
+        '"steps": 1000}.',
     )
     p.add_argument("config", metavar="CONFIG.json", help="the schedule's config")
     p.add_argument("--steps", type=_positive_int, metavar="N",

@@ -90,6 +90,43 @@ def test_show_without_a_horizon_asks_for_steps(tmp_path, capsys):
                             "settles only asymptotically): give --steps N\n")
 
 
+def test_show_a_batch_ramp_prints_its_sizes_and_counts(tmp_path, capsys):
+    """A batch_ramp config (`to_config` writes one): the size, micro-batches and the exact
+    samples and tokens before each step, by default to its last stage's start and a tenth more;
+    a PNG of the sizes."""
+    pytest.importorskip("matplotlib", reason="needs the plot extra")
+    plan = js.batch_ramp([16, 32, 64], [1000, 5000], micro_batch=8, tokens_per_sample=128)
+    first = plan.stages[-1][0]
+    png = tmp_path / "ramp.png"
+    args = ["show", write(tmp_path, js.to_config(plan)), "--png", str(png)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == repr(plan)
+    table = out.split("\n\n")[1].splitlines()
+    assert table[0].split() == ["step", "batch", "size", "micro-batches", "samples", "before",
+                                "tokens", "before"]
+    steps = table_steps(first + first // 10)
+    rows = [[int(x) for x in line.split()] for line in table[2:]]
+    assert [r[0] for r in rows] == steps
+    for step, size, micro, samples, tokens in rows:
+        assert size == int(plan.batch_size(step)) and micro == size // 8
+        assert samples == plan.offset(step) == int(plan.samples(step))
+        assert tokens == 128 * samples
+    assert rows[-1][1] == 64 and rows[0][1] == 16
+    assert_png(png)
+
+
+def test_show_a_loss_law_says_it_is_not_a_schedule(tmp_path, capsys):
+    law = js.LossLaw("momentum", {"L0": 3.07, "A": 0.49, "alpha": 0.57, "C": 0.4})
+    path = write(tmp_path, js.to_config(law))
+    assert main(["show", path, "--steps", "10"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (f"error: {path}: a momentum loss law, not a schedule: nothing to "
+                            "draw (load it with jaxsched.from_config and call its "
+                            ".predict(schedule, steps))\n")
+
+
 def test_the_jaxsched_console_script_runs_the_same_commands(tmp_path, monkeypatch, capsys):
     import importlib
     import tomllib
