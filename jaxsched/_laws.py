@@ -310,7 +310,8 @@ class LossCurve:
 
     Raises:
       ValueError: one line naming the curve and its problem (a non-finite or non-positive loss,
-        steps out of order or beyond the schedule, a negative or NaN rate).
+        steps out of order or beyond the schedule, a negative or NaN rate, a first logged step
+        with no rate > 0 up to it: a warmup's step 0, where the laws are infinite).
 
     Attributes:
       rates: the schedule's rate at steps 0..steps[-1], float64 NumPy.
@@ -343,6 +344,12 @@ class LossCurve:
         except ValueError as e:
             raise ValueError(f"{where}: {e}") from None
         self.rates = np.asarray(rates)
+        if not np.any(self.rates[:self.steps[0] + 1] > 0):  # S1(t) = 0: S1^-alpha is infinite
+            live = np.flatnonzero(self.rates > 0)
+            fix = (f"log from step {live[0]} on, the first with a rate > 0" if live.size
+                   else "every rate of the schedule is 0")
+            raise ValueError(f"{where}: no rate > 0 up to the first logged step "
+                             f"{self.steps[0]}, where the laws' S1(t)^-alpha is infinite: {fix}")
 
     def __repr__(self) -> str:
         label = f"{self.name!r}, " if self.name is not None else ""

@@ -480,7 +480,8 @@ def fit_loss_law(curves: Sequence[LossCurve | tuple[Any, Any, Any]], form: str =
     Raises:
       ValueError: one line naming the curve (``curves[i]``) and its problem: a non-finite or
         non-positive loss, steps out of order or beyond the schedule, a negative or NaN rate,
-        fewer logged points than the law has parameters; or an unknown `form` or `method`.
+        fewer logged points than the law has parameters; or an unknown `form` or `method`; or
+        a fit that found no finite parameters.
 
     Warns:
       RuntimeWarning: when the fit does not converge within `max_iter` iterations, with the
@@ -496,6 +497,9 @@ def fit_loss_law(curves: Sequence[LossCurve | tuple[Any, Any, Any]], form: str =
     if not (isinstance(max_iter, int) and max_iter >= 1):
         raise ValueError(f"max_iter must be an int >= 1, got max_iter={max_iter!r}")
     values, f, converged = _fit(data, form, method, float(huber_delta), starts, max_iter)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"fit_loss_law: the {form} fit ({method}) found no finite parameters "
+                         f"(objective {f:.6g}); the curves may not follow the law")
     if not converged or not np.isfinite(f):
         warnings.warn(f"fit_loss_law: the {form} fit did not converge in {max_iter} iterations; "
                       f"final objective {f:.6g} (summed Huber loss of the log residuals)",

@@ -244,6 +244,9 @@ def _good():
     (lambda r, s, y: (np.where(np.arange(r.size) == 7, -1.0, r), s, y), r"-1.0 at step 7"),
     (lambda r, s, y: (np.where(np.arange(r.size) == 9, np.nan, r), s, y), r"nan at step 9"),
     (lambda r, s, y: (r, s[:5], y[:5]), r"5 logged points, fewer than the 7 parameters"),
+    (lambda r, s, y: (r, np.concatenate([[0], s]), np.concatenate([[10.0], y])),
+     r"no rate > 0 up to the first logged step 0, where the laws' S1\(t\)\^-alpha is infinite: "
+     r"log from step 1 on"),
 ])
 def test_bad_input_is_one_line_naming_the_curve(change, message):
     curves = [_good(), change(*_good())]
@@ -266,6 +269,13 @@ def test_an_unknown_form_and_a_fit_that_does_not_converge():
         js.fit_loss_law([_good()], form="momentum", method="adamw")
     with pytest.raises(ValueError, match="max_iter must be an int >= 1, got max_iter=0"):
         js.fit_loss_law([_good()], max_iter=0)
+
+
+def test_a_fit_without_finite_parameters_is_an_error_not_a_law(monkeypatch):
+    monkeypatch.setattr(_laws_fit, "_fit", lambda *args: (np.full(7, np.nan), np.inf, False))
+    with pytest.raises(ValueError, match=r"^fit_loss_law: the multi_power fit \(adamw\) found no "
+                       r"finite parameters \(objective inf\)"):
+        js.fit_loss_law([_good()])
 
 
 def test_the_papers_procedure_on_curves_its_law_cannot_follow():
