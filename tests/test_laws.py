@@ -271,6 +271,30 @@ def test_an_unknown_form_and_a_fit_that_does_not_converge():
         js.fit_loss_law([_good()], max_iter=0)
 
 
+def test_max_terms_thins_the_points_of_a_fit_too_large_to_store():
+    """Beyond `max_terms` terms of the multi-power sums (one per change of the rate up to each
+    logged step), 1 point in k (the last kept) is fitted, the smallest k within the budget, with
+    a warning: the same law as fitting those points directly."""
+    curves = []
+    for name in data.TRAIN:
+        rates, steps, loss = data.curve("25", name)
+        curves.append(js.LossCurve(rates[:steps[29] + 1], steps[:30], loss[:30], name=name))
+
+    def terms(k):  # counted directly, step by step
+        return sum(int(np.count_nonzero(np.diff(c.rates[:t + 1]))) for c in curves
+                   for t in c.steps[::-1][::k])
+
+    assert terms(1) > terms(2) > terms(3)
+    with pytest.warns(RuntimeWarning, match=rf"90 logged points have {terms(1):,} terms, more "
+                      rf"than max_terms={terms(3):,}: fitting on 1 logged point in 3 of each"):
+        thinned = js.fit_loss_law(curves, max_terms=terms(3))
+    direct = js.fit_loss_law([js.LossCurve(c.rates, c.steps[29::-3][::-1],
+                                           c.loss[29::-3][::-1]) for c in curves])
+    assert thinned == direct
+    with pytest.raises(ValueError, match="max_terms must be an int >= 1 or None, got max_terms=0"):
+        js.fit_loss_law(curves, max_terms=0)
+
+
 def test_a_fit_without_finite_parameters_is_an_error_not_a_law(monkeypatch):
     monkeypatch.setattr(_laws_fit, "_fit", lambda *args: (np.full(7, np.nan), np.inf, False))
     with pytest.raises(ValueError, match=r"^fit_loss_law: the multi_power fit \(adamw\) found no "
