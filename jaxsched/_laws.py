@@ -132,6 +132,8 @@ def changes(rates: jax.Array) -> tuple[Changes, np.ndarray]:
     For concrete rates only the changes are kept (padded with zero changes to a power of two, so
     that schedules of similar shape share a compiled kernel); traced rates keep every step.
     """
+    if rates.shape[0] < 2:  # step 0 alone: no change; a repeated rate gives one of size 0
+        rates = jnp.concatenate([rates, rates])
     cumulative = jnp.cumsum(rates)
     k = np.arange(1, rates.shape[0])
     diff = rates[1:] - rates[:-1]

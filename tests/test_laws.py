@@ -84,6 +84,16 @@ def test_predict_is_the_formula_term_by_term(law, name):
     assert float(law.predict(rates, int(steps[-1]))) == pytest.approx(got[-1], rel=1e-12)
 
 
+@pytest.mark.parametrize("law", [LAW, MOMENTUM], ids=["multi_power", "momentum"])
+def test_a_prediction_at_step_0(law):
+    """One rate, no change (an IndexError before): the formula's value, and inf where S1 is 0."""
+    constant = js.constant(PEAK)
+    expected = [getattr(ref, law.form)(law.params, np.full(4, PEAK), t) for t in (0, 3)]
+    np.testing.assert_allclose(np.asarray(law.predict(constant, [0, 3])), expected, rtol=1e-6)
+    assert float(law.predict(constant, 0)) == pytest.approx(expected[0], rel=1e-6)
+    assert float(law.predict(CONSTANT, 0)) == np.inf  # a warmup from 0: S1(0) = 0
+
+
 def test_a_schedule_and_its_values_predict_the_same():
     schedule = js.cooldown(CONSTANT, start=6000, steps=2000, shape="sqrt")
     optax_schedule = optax.warmup_cosine_decay_schedule(0.0, PEAK, WARMUP, SHORT, 3e-5)
