@@ -32,28 +32,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-try:
-    import jaxsched as js
-except ImportError:  # run from a source checkout without installing
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
-    import jaxsched as js
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+
+import jaxsched as js  # noqa: E402
+from tests.helpers import count_equations  # noqa: E402
 
 JOIN_PIECES = (4, 64, 512)
 PIECEWISE_BOUNDARIES = (10, 100, 1000)
-
-
-def count_equations(jaxpr) -> int:
-    """Equations of a jaxpr, counting those of nested jaxprs (loop bodies, inner jits) too."""
-    n = 0
-    for eqn in jaxpr.eqns:
-        n += 1
-        for param in eqn.params.values():
-            for sub in param if isinstance(param, (list, tuple)) else [param]:
-                if hasattr(sub, "jaxpr") and hasattr(sub, "consts"):
-                    n += count_equations(sub.jaxpr)
-                elif hasattr(sub, "eqns"):
-                    n += count_equations(sub)
-    return n
 
 
 def jaxpr_size(fn, arg) -> tuple[int, int]:
