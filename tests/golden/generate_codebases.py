@@ -51,6 +51,10 @@ import json
 import math
 from pathlib import Path
 
+# optax 0.2's linear_schedule, cosine_decay_schedule (exponent) and join_schedules, in float64
+# Python (shared with the horizon cases; this script runs from its folder).
+from generate_horizon import optax_cosine, optax_join, optax_linear
+
 OUT = Path(__file__).with_name("codebases.json")
 CASES: list[dict] = []
 REPOS = {
@@ -86,34 +90,6 @@ def add(codebase, row, expression, params, fn, steps, note=""):
 
 
 # -- shared upstream pieces -----------------------------------------------------------------------
-
-
-def optax_join(pieces, boundaries):
-    """optax.join_schedules: pieces[i] from boundaries[i-1] on, at the step since it (zip drops a
-    last boundary with no piece after it)."""
-    def fn(t):
-        out = pieces[0](t)
-        for b, piece in zip(boundaries, pieces[1:]):
-            out = out if t < b else piece(t - b)
-        return out
-    return fn
-
-
-def optax_linear(init, end, n):
-    """optax.linear_schedule (polynomial_schedule, power 1): n <= 0 holds init."""
-    def fn(t):
-        if n <= 0:
-            return init
-        frac = 1 - min(max(t, 0), n) / n
-        return (init - end) * frac + end
-    return fn
-
-
-def optax_cosine(init, n, alpha=0.0, exponent=1.0):
-    def fn(t):
-        c = 0.5 * (1 + math.cos(math.pi * min(t, n) / n))
-        return init * ((1 - alpha) * c**exponent + alpha)
-    return fn
 
 
 def keras_polynomial(init, decay_steps, end=1e-4, power=1.0):

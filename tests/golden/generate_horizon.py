@@ -191,11 +191,11 @@ def optax_linear(init_value, end_value, transition_steps):
     return schedule
 
 
-def optax_cosine(init_value, decay_steps, alpha):
+def optax_cosine(init_value, decay_steps, alpha=0.0, exponent=1.0):
     def schedule(count):
         count = min(float(count), float(decay_steps))
         cosine_decay = 0.5 * (1 + math.cos(math.pi * count / decay_steps))
-        return init_value * ((1 - alpha) * cosine_decay + alpha)
+        return init_value * ((1 - alpha) * cosine_decay**exponent + alpha)
 
     return schedule
 
