@@ -167,15 +167,6 @@ def _our_fit() -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def _test_errors(law, size):
-    errors = []
-    for name in data.TEST:
-        rates, steps, loss = data.curve(size, name)
-        relative = np.abs(np.asarray(law.predict(rates, steps)) - loss) / loss
-        errors.append((relative.mean(), relative.max()))
-    return 100 * np.mean(errors, axis=0)
-
-
 def held_out_errors() -> None:
     """Average PredE / WorstE on the six test curves: the paper's published parameters, the
     reference fit (as published, and keeping the best's own parameters), jaxsched's two
@@ -193,10 +184,11 @@ def held_out_errors() -> None:
             law = js.fit_loss_law(curves, method=method)
             laws[f"jaxsched {method}"] = [law.params[n] for n in NAMES]
         for label, p in laws.items():
-            pred, worst = _test_errors(js.LossLaw("multi_power", dict(zip(NAMES, p))), size)
+            law = js.LossLaw("multi_power", dict(zip(NAMES, p)))
+            pred, worst = 100 * data.errors_on_test_curves(law, size)
             print(f"{size}M {label:>34}: PredE {pred:.4f} %, WorstE {worst:.4f} %  "
                   f"{np.array2string(np.asarray(p), precision=5)}", flush=True)
-        pred, worst = _test_errors(js.fit_loss_law(curves, "momentum"), size)
+        pred, worst = 100 * data.errors_on_test_curves(js.fit_loss_law(curves, "momentum"), size)
         print(f"{size}M {'jaxsched momentum law':>34}: PredE {pred:.4f} %, WorstE {worst:.4f} %")
 
 

@@ -49,6 +49,23 @@ def curve(size, name):
     return lr, table[keep, 0].astype(np.int64), table[keep, 2]
 
 
+def errors_on_test_curves(law, size, by_curve=False):
+    """PredE and WorstE of `law` on the paper's six test curves (fractions, not percent):
+    averaged over the curves, or one row per curve (`by_curve`). Each curve's rates and steps
+    are padded to the longest's (the last rate and step repeated; a prediction at step t reads
+    the rates up to t only), so that one compiled `predict` serves all six."""
+    curves = [curve(size, name) for name in TEST]
+    length, points = (max(c[i].size for c in curves) for i in (0, 1))
+    rows = []
+    for rates, steps, loss in curves:
+        rates = np.pad(rates, (0, length - rates.size), mode="edge")
+        padded = np.pad(steps, (0, points - steps.size), mode="edge")
+        predicted = np.asarray(law.predict(rates, padded), np.float64)[:steps.size]
+        relative = np.abs(predicted - loss) / loss
+        rows.append((relative.mean(), relative.max()))
+    return np.array(rows) if by_curve else np.mean(rows, axis=0)
+
+
 SHAPES = ("linear", "cosine", "sqrt", "square", "mirror_cosine", "exponential")
 
 

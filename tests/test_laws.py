@@ -26,21 +26,6 @@ SHORT = 8000  # runs for the tests of predict's transformations
 CONSTANT = js.join([js.linear(0.0, PEAK, WARMUP), js.constant(PEAK)], [WARMUP])
 
 
-def _errors(law, size):
-    """Average PredE and WorstE of `law` on the paper's six test curves. Each curve's rates and
-    steps are padded to the longest's (the last rate and step repeated; a prediction at step t
-    reads the rates up to t only), so that one compiled `predict` serves all six."""
-    curves = [data.curve(size, name) for name in data.TEST]
-    length, points = (max(c[i].size for c in curves) for i in (0, 1))
-    errors = []
-    for rates, steps, loss in curves:
-        rates = np.pad(rates, (0, length - rates.size), mode="edge")
-        padded = np.pad(steps, (0, points - steps.size), mode="edge")
-        relative = np.abs(np.asarray(law.predict(rates, padded))[:steps.size] - loss) / loss
-        errors.append((relative.mean(), relative.max()))
-    return np.mean(errors, axis=0)
-
-
 class _Fits(dict):
     """Laws fitted on the paper's training curves, by (size, form, method), each fitted once on
     first use (shared by the tests)."""
@@ -158,7 +143,7 @@ def _objective(law, size):
 def test_predict_reproduces_the_papers_published_errors(size):
     """With the paper's fitted parameters, its published test-set averages, to their digits."""
     law = js.LossLaw("multi_power", dict(zip(MULTI_POWER, data.PAPER_FIT[size])))
-    pred, worst = _errors(law, size)
+    pred, worst = data.errors_on_test_curves(law, size)
     assert round(pred * 100, 3) == round(data.PAPER[size][0] * 100, 3)
     assert round(worst * 100, 2) == round(data.PAPER[size][1] * 100, 2)
 
@@ -166,9 +151,10 @@ def test_predict_reproduces_the_papers_published_errors(size):
 @pytest.mark.parametrize("size", ["25", "100"])
 def test_the_fit_beats_the_papers_published_errors(fits, size):
     """Issue 17, item 1: fitted on the training curves, predicting the six test curves."""
-    pred, worst = _errors(fits[size, "multi_power"], size)
+    pred, worst = data.errors_on_test_curves(fits[size, "multi_power"], size)
     assert pred <= data.PAPER[size][0] and worst <= data.PAPER[size][1]
-    pred, worst = _errors(fits[size, "momentum"], size)  # reported beside them (docs/laws.md)
+    # the momentum law, reported beside them (docs/laws.md)
+    pred, worst = data.errors_on_test_curves(fits[size, "momentum"], size)
     assert pred < 2 * data.PAPER[size][0] and worst < 2 * data.PAPER[size][1]
 
 
@@ -189,7 +175,8 @@ def test_levenberg_marquardt_goes_to_the_minimum(fits):
     size = "25"
     minimum, paper = fits[size, "multi_power", "levenberg_marquardt"], fits[size, "multi_power"]
     assert _objective(minimum, size) < 0.6 * _objective(paper, size)
-    (pred, worst), (paper_pred, paper_worst) = _errors(minimum, size), _errors(paper, size)
+    pred, worst = data.errors_on_test_curves(minimum, size)
+    paper_pred, paper_worst = data.errors_on_test_curves(paper, size)
     assert worst < paper_worst and pred > paper_pred
 
 

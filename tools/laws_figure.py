@@ -29,12 +29,7 @@ PEAK, WARMUP, T = 3e-4, 2160, 24000
 
 def errors(law, size, by_curve=False):
     """PredE and WorstE (%) on the paper's test curves: averaged, or `by_curve`."""
-    rows = []
-    for name in data.TEST:
-        rates, steps, loss = data.curve(size, name)
-        relative = np.abs(np.asarray(law.predict(rates, steps), np.float64) - loss) / loss
-        rows.append((relative.mean(), relative.max()))
-    return 100 * (np.array(rows) if by_curve else np.mean(rows, axis=0))
+    return 100 * data.errors_on_test_curves(law, size, by_curve)
 
 
 def main() -> None:
