@@ -372,12 +372,10 @@ _EXPONENTS = np.array([2, 4, 5, 6])  # alpha, C, beta, gamma: positive, by their
 _FLOOR = 1e-12  # where AdamW holds them (the paper's never get near 0; a log needs them > 0)
 
 
-def _simplified_grid(curves: list[LossCurve], peak: float) -> np.ndarray:
+def _simplified_grid(s1: np.ndarray, loss: np.ndarray, peak: float) -> np.ndarray:
     """The paper's 135 starts [L0, A, alpha, B] of the simplified law: L0 around the lowest
     loss, A and alpha around a line fitted to log(loss - min + 0.01) against log S1, and B from
     100 to 1,000 (for a peak of 3e-4; scaled by 3e-4 / peak, so B (eta_max - eta) is alike)."""
-    loss = np.concatenate([c.loss for c in curves])
-    s1 = np.concatenate([np.cumsum(c.rates)[c.steps] for c in curves])
     low = loss.min()
     slope, intercept = np.polyfit(np.log(s1), np.log(loss - low + 0.01), 1)
     axes = (np.linspace(low - 0.2, low + 0.2, 5), np.exp(intercept) + np.array([-0.1, 0.0, 0.1]),
@@ -406,9 +404,10 @@ def _simplified_fit(grid: jax.Array, s1: jax.Array, drop: jax.Array, log_loss: j
 def _paper_start(curves: list[LossCurve], delta: float) -> jax.Array:
     """[L0, A, alpha, B, C, beta, gamma] where the paper's AdamW starts."""
     peak = max(float(np.max(c.rates)) for c in curves)
-    s1, drop, log_loss = (jnp.asarray(np.concatenate(x)) for x in zip(*(
-        (np.cumsum(c.rates)[c.steps], peak - c.rates[c.steps], np.log(c.loss)) for c in curves)))
-    q = _simplified_fit(jnp.asarray(_simplified_grid(curves, peak)), s1, drop, log_loss, delta)
+    s1, drop, loss = (np.concatenate(x) for x in zip(*(
+        (np.cumsum(c.rates)[c.steps], peak - c.rates[c.steps], c.loss) for c in curves)))
+    grid = _simplified_grid(s1, loss, peak)
+    q = _simplified_fit(*(jnp.asarray(x) for x in (grid, s1, drop, np.log(loss))), delta)
     return jnp.concatenate([q, jnp.array([1.0, 0.5, 0.5])])
 
 
